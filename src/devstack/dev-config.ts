@@ -1,0 +1,79 @@
+import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
+import { ClientCredentialsTokenSource } from '../auth/client-credentials.js';
+import { RefreshingToken, type RefreshingTokenOptions } from '../auth/refreshing-token.js';
+import type { TlsOptions } from '../temporal/tls.js';
+import { DevStackError } from './errors.js';
+import { devLayout } from './layout.js';
+
+export interface DevAppCredentials {
+  clientId: string;
+  clientSecret: string;
+  permissions: string[];
+}
+
+/** The dev stack's address book, `.tokenrelay/dev.json` (mode 0600): everything a tool needs to connect. */
+export interface DevConfig {
+  temporal: {
+    address: string;
+    namespace: string;
+    serverName: string;
+    caCertPath: string;
+    clientCertPath: string;
+    clientKeyPath: string;
+    /** The admin client certificate (same CA), for operator tools. */
+    adminCertPath: string;
+    adminKeyPath: string;
+  };
+  issuer: { url: string; tokenUrl: string; jwksUrl: string; audience: string };
+  /** worker: `default:write`; admin: `temporal-system:admin`; reader: `default:read`; outsider: another namespace only. */
+  apps: Record<DevAppName, DevAppCredentials>;
+}
+
+export type DevAppName = 'worker' | 'admin' | 'reader' | 'outsider';
+
+export async function readDevConfig(path: string = devLayout().devConfigPath): Promise<DevConfig> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as DevConfig;
+  } catch (cause) {
+    throw new DevStackError(
+      'devstack.not_running',
+      `no dev stack found at ${path}: run \`npx tokenrelay dev up\` first`,
+      { cause },
+    );
+  }
+}
+
+export async function writeDevConfig(path: string, config: DevConfig): Promise<void> {
+  const tmp = `${path}.tmp`;
+  await writeFile(tmp, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+  await chmod(tmp, 0o600);
+  await rename(tmp, path);
+}
+
+/** A RefreshingToken for one of the dev applications, fetched from the dev issuer. */
+export function devToken(
+  config: DevConfig,
+  app: DevAppName = 'worker',
+  options: Omit<RefreshingTokenOptions, 'source'> = {},
+): RefreshingToken {
+  const creds = config.apps[app];
+  return new RefreshingToken({
+    ...options,
+    source: new ClientCredentialsTokenSource({
+      tokenUrl: config.issuer.tokenUrl,
+      clientId: creds.clientId,
+      clientSecret: creds.clientSecret,
+    }),
+  });
+}
+
+/** mTLS options for the dev stack, with the worker's (default) or the admin's client certificate. */
+export function devTls(config: DevConfig, who: 'worker' | 'admin' = 'worker'): TlsOptions {
+  const t = config.temporal;
+  return {
+    serverName: t.serverName,
+    caCertPath: t.caCertPath,
+    clientCertPath: who === 'worker' ? t.clientCertPath : t.adminCertPath,
+    clientKeyPath: who === 'worker' ? t.clientKeyPath : t.adminKeyPath,
+  };
+}

@@ -1,0 +1,352 @@
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import type { Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time.js';
+import { ApplicationStore, type ApplicationsFile } from '../issuer/applications.js';
+import { generateKeyId, generateSecret, hashSecret } from '../issuer/secrets.js';
+import { packageRoot } from '../package-root.js';
+import { connectClient } from '../temporal/connect.js';
+import { runningPid, spawnDaemon, stopDaemon } from './daemon.js';
+import {
+  type DevAppName,
+  type DevConfig,
+  devTls,
+  devToken,
+  readDevConfig,
+  writeDevConfig,
+} from './dev-config.js';
+import { DevStackError } from './errors.js';
+import { type DevLayout, devLayout } from './layout.js';
+import { ensureDevPki } from './pki.js';
+import { assertPortsFree, devPorts } from './ports.js';
+import { type BuildProgress, ensureTemporalServer } from './temporal-install.js';
+
+export const DEV_NAMESPACE = 'default';
+export const DEV_AUDIENCE = 'tokenrelay-dev';
+
+const devApps: Record<DevAppName, string[]> = {
+  worker: [`${DEV_NAMESPACE}:write`],
+  admin: ['temporal-system:admin'],
+  reader: [`${DEV_NAMESPACE}:read`],
+  outsider: ['elsewhere:write'],
+};
+
+export type DevUpStep =
+  | { step: 'build'; progress?: BuildProgress }
+  | { step: 'pki' | 'issuer' | 'temporal' | 'namespace' | 'ready'; detail?: string };
+
+export interface DevUpOptions {
+  /** Default: `TOKENRELAY_HOME` or `./.tokenrelay`. */
+  root?: string;
+  /** Wipe all state (PKI, keys, applications, Temporal data) first. */
+  reset?: boolean;
+  /** Token lifetime the dev issuer grants. Default 600 s. */
+  tokenLifetimeSeconds?: number;
+  onStep?: (step: DevUpStep) => void;
+}
+
+export interface DevUpResult {
+  config: DevConfig;
+  configPath: string;
+  /** True when a stack that was already running was kept as it was. */
+  reused: boolean;
+}
+
+/**
+ * Brings up the issuer and then Temporal (so Temporal's first JWKS fetch succeeds), registers the
+ * namespace, waits until a call made with the worker's token succeeds, and writes dev.json.
+ * Reuses a healthy running stack.
+ */
+export async function devUp(options: DevUpOptions = {}): Promise<DevUpResult> {
+  const layout = devLayout(options.root);
+  const step = options.onStep ?? (() => {});
+  if (options.reset) {
+    await devDown({ root: layout.root });
+    await rm(layout.root, { recursive: true, force: true });
+  } else {
+    const running = await runningStack(layout);
+    if (running) return { config: running, configPath: layout.devConfigPath, reused: true };
+    await devDown({ root: layout.root });
+  }
+
+  const ports = devPorts();
+  const serverBinary = await ensureTemporalServer({
+    onBuildStart: () => step({ step: 'build' }),
+    onProgress: (progress) => step({ step: 'build', progress }),
+  });
+  for (const dir of [
+    layout.root,
+    layout.pkiDir,
+    layout.issuerDir,
+    layout.temporalDir,
+    layout.logsDir,
+    layout.runDir,
+  ]) {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+  }
+  step({ step: 'pki' });
+  const { paths: pki, generated } = await ensureDevPki(layout.pkiDir);
+  if (generated) await rm(layout.devConfigPath, { force: true });
+  await assertPortsFree([{ port: ports.issuer, role: 'tokenrelay issuer' }, ...ports.temporal]);
+
+  const issuerUrl = `http://127.0.0.1:${ports.issuer}`;
+  const apps = await ensureDevApplications(layout, options.tokenLifetimeSeconds);
+  await writeFile(
+    layout.issuerConfigPath,
+    `${JSON.stringify(
+      {
+        issuer: issuerUrl,
+        audience: DEV_AUDIENCE,
+        host: '127.0.0.1',
+        port: ports.issuer,
+        defaultTokenLifetimeSeconds: options.tokenLifetimeSeconds ?? 600,
+        applicationsPath: 'applications.json',
+        signingKeysPath: 'signing-keys.json',
+      },
+      null,
+      2,
+    )}\n`,
+    { mode: 0o600 },
+  );
+  const config: DevConfig = {
+    temporal: {
+      address: `127.0.0.1:${ports.frontend}`,
+      namespace: DEV_NAMESPACE,
+      serverName: 'localhost',
+      caCertPath: pki.caCertPath,
+      clientCertPath: pki.clients.worker.certPath,
+      clientKeyPath: pki.clients.worker.keyPath,
+      adminCertPath: pki.clients.admin.certPath,
+      adminKeyPath: pki.clients.admin.keyPath,
+    },
+    issuer: {
+      url: issuerUrl,
+      tokenUrl: `${issuerUrl}/oauth/token`,
+      jwksUrl: `${issuerUrl}/.well-known/jwks.json`,
+      audience: DEV_AUDIENCE,
+    },
+    apps,
+  };
+
+  step({ step: 'issuer', detail: issuerUrl });
+  await startIssuerDaemon(layout);
+  await waitFor('the issuer', layout.issuerPidPath, layout.issuerLogPath, 20_000, () =>
+    issuerHealthy(issuerUrl),
+  );
+
+  step({ step: 'temporal', detail: config.temporal.address });
+  await startTemporalDaemon(layout, serverBinary, config);
+  step({ step: 'namespace', detail: DEV_NAMESPACE });
+  await waitFor('the Temporal server', layout.temporalPidPath, layout.temporalLogPath, 90_000, () =>
+    tryRegisterNamespace(config),
+  );
+  await waitFor('the Temporal server', layout.temporalPidPath, layout.temporalLogPath, 60_000, () =>
+    workerTokenAccepted(config),
+  );
+  await writeDevConfig(layout.devConfigPath, config);
+  step({ step: 'ready' });
+  return { config, configPath: layout.devConfigPath, reused: false };
+}
+
+/** Stops Temporal and the issuer (Temporal first, so it never polls a missing JWKS). Idempotent. */
+export async function devDown(options: { root?: string } = {}): Promise<{ stopped: string[] }> {
+  const layout = devLayout(options.root);
+  const stopped: string[] = [];
+  if (await stopDaemon(layout.temporalPidPath)) stopped.push('temporal');
+  if (await stopDaemon(layout.issuerPidPath)) stopped.push('issuer');
+  return { stopped };
+}
+
+export interface DevStatus {
+  issuer: { running: boolean; pid: number | undefined };
+  temporal: { running: boolean; pid: number | undefined };
+  configPath: string | undefined;
+}
+
+export async function devStatus(options: { root?: string } = {}): Promise<DevStatus> {
+  const layout = devLayout(options.root);
+  const issuerPid = await runningPid(layout.issuerPidPath);
+  const temporalPid = await runningPid(layout.temporalPidPath);
+  const hasConfig = await stat(layout.devConfigPath).then(
+    () => true,
+    () => false,
+  );
+  return {
+    issuer: { running: issuerPid !== undefined, pid: issuerPid },
+    temporal: { running: temporalPid !== undefined, pid: temporalPid },
+    configPath: hasConfig ? layout.devConfigPath : undefined,
+  };
+}
+
+async function runningStack(layout: DevLayout): Promise<DevConfig | undefined> {
+  const status = await devStatus({ root: layout.root });
+  if (!status.issuer.running || !status.temporal.running || !status.configPath) return undefined;
+  const config = await readDevConfig(layout.devConfigPath).catch(() => undefined);
+  if (!config || !(await issuerHealthy(config.issuer.url))) return undefined;
+  return (await workerTokenAccepted(config).catch(() => false)) ? config : undefined;
+}
+
+/**
+ * Keeps existing applications (and so the credentials in dev.json) when both files are intact;
+ * otherwise creates fresh ones. Secrets exist in plain text only in dev.json (mode 0600).
+ */
+async function ensureDevApplications(
+  layout: DevLayout,
+  tokenLifetimeSeconds: number | undefined,
+): Promise<DevConfig['apps']> {
+  const existing = await readDevConfig(layout.devConfigPath).catch(() => undefined);
+  const store = new ApplicationStore(layout.applicationsPath);
+  const stored = await store.list().catch(() => undefined);
+  const intact =
+    existing &&
+    stored &&
+    (Object.keys(devApps) as DevAppName[]).every((name) =>
+      stored.some((app) => app.id === name && app.keys.some((k) => k.id === existing.apps[name]?.clientId)),
+    );
+  if (intact && existing) return existing.apps;
+
+  const apps = {} as DevConfig['apps'];
+  const file: ApplicationsFile = { applications: [] };
+  for (const [name, permissions] of Object.entries(devApps) as Array<[DevAppName, string[]]>) {
+    const clientId = generateKeyId();
+    const clientSecret = generateSecret();
+    apps[name] = { clientId, clientSecret, permissions };
+    file.applications.push({
+      id: name,
+      permissions,
+      ...(tokenLifetimeSeconds ? { tokenLifetimeSeconds } : {}),
+      keys: [
+        {
+          id: clientId,
+          secretHash: hashSecret(clientSecret),
+          status: 'active',
+          createdAt: new Date().toISOString(),
+        },
+      ],
+    });
+  }
+  await store.write(file);
+  return apps;
+}
+
+async function startIssuerDaemon(layout: DevLayout): Promise<void> {
+  const bin = join(packageRoot(), 'bin', 'tokenrelay.js');
+  await spawnDaemon({
+    command: process.execPath,
+    args: [bin, 'issuer', 'start', '--config', layout.issuerConfigPath],
+    logPath: layout.issuerLogPath,
+    pidPath: layout.issuerPidPath,
+    marker: layout.issuerConfigPath,
+  });
+}
+
+async function startTemporalDaemon(
+  layout: DevLayout,
+  serverBinary: string,
+  config: DevConfig,
+): Promise<void> {
+  // Dev-only dynamic config: namespace changes visible within a second instead of ten.
+  await writeFile(layout.dynamicConfigPath, 'system.namespaceCacheRefreshInterval:\n  - value: 1s\n');
+  const configFile = join(packageRoot(), 'temporal-dev.yml');
+  await spawnDaemon({
+    command: serverBinary,
+    args: ['--config-file', configFile, 'start', ...temporalServices.flatMap((s) => ['--service', s])],
+    env: {
+      ...process.env,
+      TOKENRELAY_STATE_DIR: layout.root,
+      TOKENRELAY_JWKS_URL: config.issuer.jwksUrl,
+      TOKENRELAY_JWT_AUDIENCE: config.issuer.audience,
+    },
+    cwd: layout.temporalDir,
+    logPath: layout.temporalLogPath,
+    pidPath: layout.temporalPidPath,
+    marker: configFile,
+  });
+}
+
+export const temporalServices = ['frontend', 'internal-frontend', 'history', 'matching', 'worker'] as const;
+
+async function issuerHealthy(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) });
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+async function withClient<T>(
+  config: DevConfig,
+  app: DevAppName,
+  fn: (c: Connection) => Promise<T>,
+): Promise<T> {
+  const token = devToken(config, app);
+  let connection: Connection | undefined;
+  try {
+    connection = await connectClient({
+      address: config.temporal.address,
+      tls: devTls(config, app === 'admin' ? 'admin' : 'worker'),
+      token,
+    });
+    return await fn(connection);
+  } finally {
+    token.stop();
+    await connection?.close();
+  }
+}
+
+async function tryRegisterNamespace(config: DevConfig): Promise<boolean> {
+  try {
+    await withClient(config, 'admin', (c) =>
+      c.workflowService.registerNamespace({
+        namespace: config.temporal.namespace,
+        workflowExecutionRetentionPeriod: msToTs('1 day'),
+      }),
+    );
+    return true;
+  } catch (err) {
+    return (err as { code?: number }).code === GrpcStatus.ALREADY_EXISTS;
+  }
+}
+
+async function workerTokenAccepted(config: DevConfig): Promise<boolean> {
+  try {
+    await withClient(config, 'worker', (c) =>
+      c.workflowService.describeNamespace({ namespace: config.temporal.namespace }),
+    );
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor(
+  what: string,
+  pidPath: string,
+  logPath: string,
+  timeoutMs: number,
+  check: () => Promise<boolean>,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if ((await runningPid(pidPath)) === undefined) {
+      throw new DevStackError(
+        'devstack.start_failed',
+        `${what} exited during start-up. ${await logTail(logPath)}`,
+      );
+    }
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new DevStackError(
+    'devstack.start_failed',
+    `${what} did not become ready within ${timeoutMs / 1000}s. ${await logTail(logPath)}`,
+  );
+}
+
+async function logTail(path: string, lines = 20): Promise<string> {
+  const text = await readFile(path, 'utf8').catch(() => '');
+  const tail = text.trimEnd().split('\n').slice(-lines).join('\n');
+  return tail ? `Last lines of ${path}:\n${tail}` : `See ${path}.`;
+}

@@ -1,0 +1,46 @@
+import { join, resolve } from 'node:path';
+
+/** Every file the dev stack owns, under one ignored folder (default `./.tokenrelay`). */
+export interface DevLayout {
+  root: string;
+  pkiDir: string;
+  issuerDir: string;
+  issuerConfigPath: string;
+  applicationsPath: string;
+  signingKeysPath: string;
+  temporalDir: string;
+  dynamicConfigPath: string;
+  logsDir: string;
+  issuerLogPath: string;
+  temporalLogPath: string;
+  runDir: string;
+  issuerPidPath: string;
+  temporalPidPath: string;
+  devConfigPath: string;
+}
+
+/** `TOKENRELAY_HOME` overrides the location, e.g. to run two stacks side by side. */
+export function devLayout(root: string = process.env.TOKENRELAY_HOME ?? '.tokenrelay'): DevLayout {
+  const abs = resolve(root);
+  const issuerDir = join(abs, 'issuer');
+  const temporalDir = join(abs, 'temporal');
+  const logsDir = join(abs, 'logs');
+  const runDir = join(abs, 'run');
+  return {
+    root: abs,
+    pkiDir: join(abs, 'pki'),
+    issuerDir,
+    issuerConfigPath: join(issuerDir, 'issuer.json'),
+    applicationsPath: join(issuerDir, 'applications.json'),
+    signingKeysPath: join(issuerDir, 'signing-keys.json'),
+    temporalDir,
+    dynamicConfigPath: join(temporalDir, 'dynamicconfig.yml'),
+    logsDir,
+    issuerLogPath: join(logsDir, 'issuer.log'),
+    temporalLogPath: join(logsDir, 'temporal.log'),
+    runDir,
+    issuerPidPath: join(runDir, 'issuer.pid'),
+    temporalPidPath: join(runDir, 'temporal.pid'),
+    devConfigPath: join(abs, 'dev.json'),
+  };
+}

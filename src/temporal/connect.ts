@@ -1,0 +1,96 @@
+import { status as GrpcStatus, InterceptingCall, type Interceptor, type Metadata } from '@grpc/grpc-js';
+import { Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import type { RefreshingToken } from '../auth/refreshing-token.js';
+import { loadTlsConfig, type TlsOptions } from './tls.js';
+
+export interface ConnectOptions {
+  /** `host:port` of the Temporal frontend. */
+  address: string;
+  /** mTLS material. */
+  tls: TlsOptions;
+  /** Supplies the JWT sent as `authorization: Bearer …` on every call. */
+  token: RefreshingToken;
+}
+
+/**
+ * A worker `NativeConnection` that always carries a fresh token: the first connect waits for a token,
+ * and every refresh is pushed with `setApiKey` (not `setMetadata`, which would drop other headers).
+ */
+export async function connectWorker(options: ConnectOptions): Promise<NativeConnection> {
+  validate(options, 'connectWorker');
+  const tls = await loadTlsConfig(options.tls);
+  const connection = await NativeConnection.connect({
+    address: options.address,
+    tls,
+    apiKey: await options.token.get(),
+  });
+  const onRefreshed = ({ token }: { token: string }) => {
+    connection.setApiKey(token).catch(() => {
+      // The connection was closed: it needs no more tokens.
+      options.token.off('refreshed', onRefreshed);
+    });
+  };
+  options.token.on('refreshed', onRefreshed);
+  return connection;
+}
+
+/**
+ * A client `Connection` whose interceptor puts the current token on every call. It runs after
+ * Temporal's retry interceptor, so every retry attempt carries the newest token.
+ */
+export async function connectClient(options: ConnectOptions): Promise<Connection> {
+  validate(options, 'connectClient');
+  const tls = await loadTlsConfig(options.tls);
+  await options.token.get();
+  return Connection.connect({
+    address: options.address,
+    tls,
+    interceptors: [
+      makeGrpcRetryInterceptor(defaultGrpcRetryOptions()),
+      bearerTokenInterceptor(options.token),
+    ],
+  });
+}
+
+/**
+ * Attaches `authorization: Bearer <token>` per call attempt. When nothing valid is cached it waits for
+ * the refresh in flight instead of sending a call bound to fail; when the server still says
+ * PermissionDenied/Unauthenticated it forces a refresh so the next attempt has a new token.
+ */
+export function bearerTokenInterceptor(token: RefreshingToken): Interceptor {
+  return (callOptions, nextCall) =>
+    new InterceptingCall(nextCall(callOptions), {
+      start(metadata: Metadata, _listener, next) {
+        const send = (value: string | undefined) => {
+          if (value !== undefined) metadata.set('authorization', `Bearer ${value}`);
+          next(metadata, {
+            onReceiveStatus(status, nextStatus) {
+              if (
+                status.code === GrpcStatus.PERMISSION_DENIED ||
+                status.code === GrpcStatus.UNAUTHENTICATED
+              ) {
+                token.refresh().catch(() => {
+                  // Reported through the token's 'refreshFailed' event.
+                });
+              }
+              nextStatus(status);
+            },
+          });
+        };
+        const current = token.current();
+        if (current !== undefined) send(current);
+        else token.get().then(send, () => send(undefined));
+      },
+    });
+}
+
+function validate(options: ConnectOptions, fn: string): void {
+  if (!options || typeof options.address !== 'string' || !/^[^:]+:\d+$/.test(options.address)) {
+    throw new TypeError(`${fn}: options.address must be "host:port"`);
+  }
+  if (!options.tls) throw new TypeError(`${fn}: options.tls is required (mTLS material)`);
+  if (!options.token || typeof options.token.get !== 'function') {
+    throw new TypeError(`${fn}: options.token must be a RefreshingToken`);
+  }
+}

@@ -1,0 +1,39 @@
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { Client } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
+import * as activities from '../../activities/index.js';
+import type { DevConfig } from '../devstack/dev-config.js';
+import { devTls, devToken } from '../devstack/dev-config.js';
+import { packageRoot } from '../package-root.js';
+import { connectClient, connectWorker } from './connect.js';
+
+/**
+ * Runs `smokeWorkflow` end to end on the dev stack with the worker application's credentials: a worker
+ * on a NativeConnection and a client on a Connection, both over mTLS with a refreshing JWT.
+ */
+export async function runSmokeWorkflow(config: DevConfig, name = 'tokenrelay'): Promise<string> {
+  const token = devToken(config, 'worker');
+  const tls = devTls(config, 'worker');
+  const address = config.temporal.address;
+  const workerConnection = await connectWorker({ address, tls, token });
+  const clientConnection = await connectClient({ address, tls, token });
+  try {
+    const taskQueue = `smoke-${randomUUID()}`;
+    const worker = await Worker.create({
+      connection: workerConnection,
+      namespace: config.temporal.namespace,
+      taskQueue,
+      workflowsPath: join(packageRoot(), 'workflows', 'index.ts'),
+      activities,
+    });
+    const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
+    return await worker.runUntil(
+      client.workflow.execute('smokeWorkflow', { taskQueue, workflowId: taskQueue, args: [name] }),
+    );
+  } finally {
+    token.stop();
+    await clientConnection.close();
+    await workerConnection.close();
+  }
+}
