@@ -2,6 +2,7 @@ import { status as GrpcStatus, InterceptingCall, type Interceptor, type Metadata
 import { Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { RefreshingToken } from '../auth/refreshing-token.js';
+import { TemporalConnectError } from './errors.js';
 import { loadTlsConfig, type TlsOptions } from './tls.js';
 
 export interface ConnectOptions {
@@ -20,11 +21,12 @@ export interface ConnectOptions {
 export async function connectWorker(options: ConnectOptions): Promise<NativeConnection> {
   validate(options, 'connectWorker');
   const tls = await loadTlsConfig(options.tls);
-  const connection = await NativeConnection.connect({
-    address: options.address,
-    tls,
-    apiKey: await options.token.get(),
-  });
+  const apiKey = await options.token.get();
+  const connection = await NativeConnection.connect({ address: options.address, tls, apiKey }).catch(
+    (err: unknown) => {
+      throw connectError(options.address, err, tls.clientCertPair !== undefined);
+    },
+  );
   const onRefreshed = ({ token }: { token: string }) => {
     connection.setApiKey(token).catch(() => {
       // The connection was closed: it needs no more tokens.
@@ -50,6 +52,8 @@ export async function connectClient(options: ConnectOptions): Promise<Connection
       makeGrpcRetryInterceptor(defaultGrpcRetryOptions()),
       bearerTokenInterceptor(options.token),
     ],
+  }).catch((err: unknown) => {
+    throw connectError(options.address, err, tls.clientCertPair !== undefined);
   });
 }
 
@@ -93,4 +97,39 @@ function validate(options: ConnectOptions, fn: string): void {
   if (!options.token || typeof options.token.get !== 'function') {
     throw new TypeError(`${fn}: options.token must be a RefreshingToken`);
   }
+}
+
+/**
+ * Turns the SDK's connect failure into one that says which layer most likely failed and what to check.
+ * With TLS 1.3 a server that rejects the client certificate simply closes the connection after the
+ * handshake, so the client only sees "connection closed"; whether a certificate was configured is
+ * what tells the cases apart.
+ */
+export function connectError(
+  address: string,
+  err: unknown,
+  clientCertConfigured: boolean,
+): TemporalConnectError {
+  const detail = (err as Error)?.message ?? String(err);
+  const closed = /connection closed|broken pipe|stream closed|cancel|before the deadline|reset|eof/i.test(detail);
+  const tlsWords = /certificate|handshake|tls|ssl|unknown ca|bad ?cert/i.test(detail);
+  let hint: string;
+  if (!clientCertConfigured && (closed || tlsWords)) {
+    hint =
+      'the TLS handshake failed: no client certificate was configured and the server requires one (mTLS); ' +
+      'set clientCertPath and clientKeyPath (or clientCert/clientKey)';
+  } else if (tlsWords || closed) {
+    hint =
+      'the TLS handshake failed or the server closed the connection: check that the client certificate is signed ' +
+      'by a CA the server trusts and not expired, and that caCertPath/serverName match the server certificate';
+  } else {
+    hint = 'check the address, that the server is running, and the TLS settings';
+  }
+  return new TemporalConnectError(
+    'temporal.connect_failed',
+    `cannot connect to Temporal at ${address}: ${hint} (${detail})`,
+    {
+      cause: err,
+    },
+  );
 }

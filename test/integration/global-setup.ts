@@ -1,0 +1,36 @@
+import { resolve } from 'node:path';
+import type {} from 'vitest';
+import type { TestProject } from 'vitest/node';
+import type { DevConfig } from '../../src/devstack/dev-config.js';
+import { devDown, devUp } from '../../src/devstack/dev-stack.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    devConfig: DevConfig;
+    devRoot: string;
+  }
+}
+
+/**
+ * Brings up a dedicated stack for the suite (own state folder and ports, so a stack you started by
+ * hand is neither needed nor touched), from scratch every run, and stops it afterwards.
+ */
+export default async function setup(project: TestProject) {
+  const root = resolve(process.env.TOKENRELAY_TEST_HOME ?? '.tokenrelay/test-stack');
+  process.env.TOKENRELAY_PORT_BASE ??= '27200';
+  const started = Date.now();
+  const { config } = await devUp({
+    root,
+    reset: true,
+    onStep: (s) => {
+      if (s.step !== 'build' || !s.progress)
+        process.stderr.write(`[dev up] ${s.step}${'detail' in s && s.detail ? ` ${s.detail}` : ''}\n`);
+    },
+  });
+  process.stderr.write(`[dev up] test stack ready in ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
+  project.provide('devConfig', config);
+  project.provide('devRoot', root);
+  return async () => {
+    await devDown({ root });
+  };
+}
