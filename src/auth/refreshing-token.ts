@@ -162,6 +162,12 @@ export class RefreshingToken extends EventEmitter<RefreshingTokenEvents> {
       throw error;
     }
     if (this.stopped) throw new AuthError('auth.stopped', 'RefreshingToken was stopped');
+    // Older than what we hold (a caching proxy, a replica behind): keep ours, try again later.
+    const cached = this.current() !== undefined ? this.cached : undefined;
+    if (cached && result.expiresAt < cached.expiresAt) {
+      this.schedule(this.refreshDelay(cached, startedAt));
+      return cached;
+    }
     if (seq > this.appliedSeq) {
       this.appliedSeq = seq;
       this.cached = result;

@@ -111,7 +111,9 @@ export function connectError(
   clientCertConfigured: boolean,
 ): TemporalConnectError {
   const detail = (err as Error)?.message ?? String(err);
-  const closed = /connection closed|broken pipe|stream closed|cancel|before the deadline|reset|eof/i.test(detail);
+  const closed = /connection closed|broken pipe|stream closed|cancel|before the deadline|reset|eof/i.test(
+    detail,
+  );
   const tlsWords = /certificate|handshake|tls|ssl|unknown ca|bad ?cert/i.test(detail);
   let hint: string;
   if (!clientCertConfigured && (closed || tlsWords)) {
