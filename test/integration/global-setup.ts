@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
+import { devUpReporter } from '../../src/cli/progress.js';
 import type { DevConfig } from '../../src/devstack/dev-config.js';
 import { devDown, devUp } from '../../src/devstack/dev-stack.js';
 
