@@ -23,10 +23,7 @@ export default async function setup(project: TestProject) {
   const { config } = await devUp({
     root,
     reset: true,
-    onStep: (s) => {
-      if (s.step !== 'build' || !s.progress)
-        process.stderr.write(`[dev up] ${s.step}${'detail' in s && s.detail ? ` ${s.detail}` : ''}\n`);
-    },
+    onStep: devUpReporter(),
   });
   process.stderr.write(`[dev up] test stack ready in ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
   project.provide('devConfig', config);
