@@ -1,3 +1,4 @@
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Command } from 'commander';
 import { devUp } from '../devstack/dev-stack.js';
 import { runSmokeWorkflow } from '../temporal/smoke.js';
@@ -8,7 +9,10 @@ export function registerStartCommand(program: Command): void {
     .command('start')
     .description('the main job: bring up the dev stack and run a workflow through mTLS + JWT')
     .action(async () => {
-      const { config } = await devUp({ onStep: devUpReporter() });
+      // The worker's per-state INFO lines drown the story this command tells; warnings still show.
+      Runtime.install({ logger: new DefaultLogger('WARN') });
+      const { config, reused } = await devUp({ onStep: devUpReporter() });
+      if (reused) process.stderr.write(`Reusing the running dev stack (Temporal ${config.temporal.address})\n`);
       process.stderr.write('Running smokeWorkflow with the worker application token...\n');
       const result = await runSmokeWorkflow(config);
       process.stdout.write(`smokeWorkflow result: ${result}\n`);
