@@ -12,7 +12,8 @@ export function registerStartCommand(program: Command): void {
       // The worker's per-state INFO lines drown the story this command tells; warnings still show.
       Runtime.install({ logger: new DefaultLogger('WARN') });
       const { config, reused } = await devUp({ onStep: devUpReporter() });
-      if (reused) process.stderr.write(`Reusing the running dev stack (Temporal ${config.temporal.address})\n`);
+      if (reused)
+        process.stderr.write(`Reusing the running dev stack (Temporal ${config.temporal.address})\n`);
       process.stderr.write('Running smokeWorkflow with the worker application token...\n');
       const result = await runSmokeWorkflow(config);
       process.stdout.write(`smokeWorkflow result: ${result}\n`);
