@@ -41,6 +41,8 @@ export interface DevUpOptions {
   root?: string;
   /** Wipe all state (PKI, keys, applications, Temporal data) first. */
   reset?: boolean;
+  /** First port of the dev port plan. Default: `TOKENRELAY_PORT_BASE` or 17200. */
+  portBase?: number;
   /** Token lifetime the dev issuer grants. Default 600 s. */
   tokenLifetimeSeconds?: number;
   onStep?: (step: DevUpStep) => void;
@@ -70,7 +72,7 @@ export async function devUp(options: DevUpOptions = {}): Promise<DevUpResult> {
     await devDown({ root: layout.root });
   }
 
-  const ports = devPorts();
+  const ports = devPorts(options.portBase);
   const serverBinary = await ensureTemporalServer({
     onBuildStart: () => step({ step: 'build' }),
     onProgress: (progress) => step({ step: 'build', progress }),
@@ -136,7 +138,7 @@ export async function devUp(options: DevUpOptions = {}): Promise<DevUpResult> {
   );
 
   step({ step: 'temporal', detail: config.temporal.address });
-  await startTemporalDaemon(layout, serverBinary, config);
+  await startTemporalDaemon(layout, serverBinary, config, ports.base);
   step({ step: 'namespace', detail: DEV_NAMESPACE });
   await waitFor('the Temporal server', layout.temporalPidPath, layout.temporalLogPath, 90_000, () =>
     tryRegisterNamespace(config),
@@ -245,6 +247,7 @@ async function startTemporalDaemon(
   layout: DevLayout,
   serverBinary: string,
   config: DevConfig,
+  portBase: number,
 ): Promise<void> {
   // Dev-only dynamic config: namespace changes visible within a second instead of ten.
   await writeFile(layout.dynamicConfigPath, 'system.namespaceCacheRefreshInterval:\n  - value: 1s\n');
@@ -255,6 +258,8 @@ async function startTemporalDaemon(
     env: {
       ...process.env,
       TOKENRELAY_STATE_DIR: layout.root,
+      // The server derives its ports from this, so it must match the plan the issuer and dev.json use.
+      TOKENRELAY_PORT_BASE: String(portBase),
       TOKENRELAY_JWKS_URL: config.issuer.jwksUrl,
       TOKENRELAY_JWT_AUDIENCE: config.issuer.audience,
     },

@@ -2,6 +2,8 @@ import { createServer } from 'node:net';
 import { DevStackError } from './errors.js';
 
 export interface DevPorts {
+  /** The base the plan derives from; temporal-dev.yml derives the same ports from it. */
+  base: number;
   issuer: number;
   frontend: number;
   /** Every port the Temporal server listens on, with a name for error messages. */
@@ -18,6 +20,7 @@ export function devPorts(base: number = Number(process.env.TOKENRELAY_PORT_BASE 
   }
   const at = (offset: number, role: string) => ({ port: base + offset, role });
   return {
+    base,
     issuer: base + 180,
     frontend: base + 33,
     temporal: [

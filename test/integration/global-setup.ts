@@ -18,11 +18,11 @@ declare module 'vitest' {
  */
 export default async function setup(project: TestProject) {
   const root = resolve(process.env.TOKENRELAY_TEST_HOME ?? '.tokenrelay/test-stack');
-  process.env.TOKENRELAY_PORT_BASE ??= '27200';
   const started = Date.now();
   const { config } = await devUp({
     root,
     reset: true,
+    portBase: Number(process.env.TOKENRELAY_TEST_PORT_BASE ?? 27200),
     onStep: devUpReporter(),
   });
   process.stderr.write(`[dev up] test stack ready in ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
