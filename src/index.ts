@@ -5,6 +5,7 @@ export {
   ClientCredentialsTokenSource,
   type KeySecretOptions,
   KeySecretTokenSource,
+  type TokenEndpointOptions,
 } from './auth/client-credentials.js';
 export { AuthError, type AuthErrorCode } from './auth/errors.js';
 export {

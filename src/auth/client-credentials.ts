@@ -4,7 +4,15 @@ import { jwtLifetimeMs } from './jwt-lifetime.js';
 import { postToTokenEndpoint } from './token-http.js';
 import type { AccessToken, TokenSource } from './token-source.js';
 
-export interface ClientCredentialsOptions {
+/** Options every HTTP token source shares. */
+export interface TokenEndpointOptions {
+  /** Default: the process-wide keep-alive pool. */
+  dispatcher?: Dispatcher;
+  /** Clock for receipt times; injectable for tests. Default `Date.now`. */
+  now?: () => number;
+}
+
+export interface ClientCredentialsOptions extends TokenEndpointOptions {
   /** The OAuth2 token endpoint, e.g. `http://127.0.0.1:17380/oauth/token`. */
   tokenUrl: string;
   clientId: string;
@@ -18,9 +26,6 @@ export interface ClientCredentialsOptions {
   scope?: string;
   /** `audience` form parameter, for providers (Auth0) that need it. Default: not sent. */
   audience?: string;
-  /** Default: the process-wide keep-alive pool. */
-  dispatcher?: Dispatcher;
-  now?: () => number;
 }
 
 /** OAuth2 client credentials grant (RFC 6749 §4.4) against any compliant token endpoint. */
@@ -28,13 +33,12 @@ export class ClientCredentialsTokenSource implements TokenSource {
   private readonly options: ClientCredentialsOptions;
 
   constructor(options: ClientCredentialsOptions) {
-    requireString(options?.tokenUrl, 'tokenUrl');
+    requireUrl(options?.tokenUrl, 'tokenUrl');
     requireString(options.clientId, 'clientId');
     requireString(options.clientSecret, 'clientSecret');
     if (options.clientAuth !== undefined && !['basic', 'body'].includes(options.clientAuth)) {
       throw new TypeError('ClientCredentialsOptions.clientAuth must be "basic" or "body"');
     }
-    new URL(options.tokenUrl);
     this.options = options;
   }
 
@@ -81,13 +85,11 @@ export class ClientCredentialsTokenSource implements TokenSource {
   }
 }
 
-export interface KeySecretOptions {
+export interface KeySecretOptions extends TokenEndpointOptions {
   /** Endpoint taking `POST {keyId, keySecret}` and answering `{token}`, e.g. `…/api/token`. */
   url: string;
   keyId: string;
   keySecret: string;
-  dispatcher?: Dispatcher;
-  now?: () => number;
 }
 
 /** The JSON key-id/secret form; the token's lifetime is read from its JWT claims. */
@@ -95,10 +97,9 @@ export class KeySecretTokenSource implements TokenSource {
   private readonly options: KeySecretOptions;
 
   constructor(options: KeySecretOptions) {
-    requireString(options?.url, 'url');
+    requireUrl(options?.url, 'url');
     requireString(options.keyId, 'keyId');
     requireString(options.keySecret, 'keySecret');
-    new URL(options.url);
     this.options = options;
   }
 
@@ -121,6 +122,12 @@ export class KeySecretTokenSource implements TokenSource {
 
 function requireString(value: unknown, name: string): void {
   if (typeof value !== 'string' || value === '') throw new TypeError(`${name} must be a non-empty string`);
+}
+
+function requireUrl(value: unknown, name: string): void {
+  requireString(value, name);
+  if (!URL.canParse(value as string))
+    throw new TypeError(`${name} must be an absolute URL, got ${JSON.stringify(value)}`);
 }
 
 function formEncode(text: string): string {

@@ -115,6 +115,12 @@ describe('ClientCredentialsTokenSource', () => {
       () => new ClientCredentialsTokenSource({ tokenUrl: `${origin}/t`, clientId: '', clientSecret: 'x' }),
     ).toThrow(/clientId/);
     expect(() => clientCredentials({ clientAuth: 'digest' as never })).toThrow(/clientAuth/);
+    expect(() => clientCredentials({ tokenUrl: 'issuer/oauth/token' })).toThrow(
+      /tokenUrl must be an absolute URL/,
+    );
+    expect(() => new KeySecretTokenSource({ url: 'nope', keyId: 'k', keySecret: 's' })).toThrow(
+      /url must be an absolute URL/,
+    );
   });
 });
 
