@@ -1,6 +1,7 @@
-import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { ClientCredentialsTokenSource } from '../auth/client-credentials.js';
 import { RefreshingToken, type RefreshingTokenOptions } from '../auth/refreshing-token.js';
+import { writeJsonFileAtomic } from '../json-file.js';
 import type { TlsOptions } from '../temporal/tls.js';
 import { DevStackError } from './errors.js';
 import { devLayout } from './layout.js';
@@ -44,10 +45,7 @@ export async function readDevConfig(path: string = devLayout().devConfigPath): P
 }
 
 export async function writeDevConfig(path: string, config: DevConfig): Promise<void> {
-  const tmp = `${path}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
-  await chmod(tmp, 0o600);
-  await rename(tmp, path);
+  await writeJsonFileAtomic(path, config);
 }
 
 /** A RefreshingToken for one of the dev applications, fetched from the dev issuer. */

@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { writeJsonFileAtomic } from '../json-file.js';
 import { IssuerConfigError } from './errors.js';
 import { isPermission } from './permissions.js';
 import { verifySecret } from './secrets.js';
@@ -68,9 +68,7 @@ export class ApplicationStore {
   }
 
   async write(file: ApplicationsFile): Promise<void> {
-    const tmp = `${this.path}.${randomBytes(6).toString('hex')}.tmp`;
-    await writeFile(tmp, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
-    await rename(tmp, this.path);
+    await writeJsonFileAtomic(this.path, file);
     this.cache = undefined;
   }
 }

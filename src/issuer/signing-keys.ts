@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import {
   type CryptoKey,
   calculateJwkThumbprint,
@@ -8,6 +7,7 @@ import {
   importJWK,
   type JWK,
 } from 'jose';
+import { writeJsonFileAtomic } from '../json-file.js';
 import { IssuerConfigError } from './errors.js';
 
 export type SigningAlgorithm = 'ES256' | 'RS256';
@@ -69,10 +69,7 @@ export async function createStoredSigningKey(alg: SigningAlgorithm): Promise<Sto
 }
 
 export async function writeSigningKeysFile(path: string, file: SigningKeysFile): Promise<void> {
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
-  await chmod(tmp, 0o600);
-  await rename(tmp, path);
+  await writeJsonFileAtomic(path, file);
 }
 
 async function toSigningKey(stored: StoredSigningKey): Promise<SigningKey> {
