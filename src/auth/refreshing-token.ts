@@ -98,8 +98,7 @@ export class RefreshingToken extends EventEmitter<RefreshingTokenEvents> {
 
   /** The cached token if it is still valid, else undefined. Never performs I/O. */
   current(): string | undefined {
-    const cached = this.cached;
-    return cached !== undefined && this.now() < cached.expiresAt ? cached.token : undefined;
+    return this.validCached()?.token;
   }
 
   /** A valid token: the cached one, or the result of the fetch in flight (starting one if needed). */
@@ -141,6 +140,11 @@ export class RefreshingToken extends EventEmitter<RefreshingTokenEvents> {
     this.timer = undefined;
   }
 
+  private validCached(): AccessToken | undefined {
+    const cached = this.cached;
+    return cached !== undefined && this.now() < cached.expiresAt ? cached : undefined;
+  }
+
   private fetch(): Promise<AccessToken> {
     if (this.stopped) return Promise.reject(new AuthError('auth.stopped', 'RefreshingToken was stopped'));
     this.pending ??= this.runFetch().finally(() => {
@@ -163,7 +167,7 @@ export class RefreshingToken extends EventEmitter<RefreshingTokenEvents> {
     }
     if (this.stopped) throw new AuthError('auth.stopped', 'RefreshingToken was stopped');
     // Older than what we hold (a caching proxy, a replica behind): keep ours, try again later.
-    const cached = this.current() !== undefined ? this.cached : undefined;
+    const cached = this.validCached();
     if (cached && result.expiresAt < cached.expiresAt) {
       this.schedule(this.refreshDelay(cached, startedAt));
       return cached;
@@ -190,7 +194,7 @@ export class RefreshingToken extends EventEmitter<RefreshingTokenEvents> {
     const base = Math.min(this.maxBackoffMs, this.initialBackoffMs * 2 ** (this.failures - 1));
     // Full jitter on the upper half: spreads retries of many workers, never retries in a tight loop.
     let retryInMs = base / 2 + (this.random() * base) / 2;
-    const cached = this.current() !== undefined ? this.cached : undefined;
+    const cached = this.validCached();
     if (cached) {
       // Keep serving the valid token, but never let the next try slip past its expiry.
       retryInMs = Math.min(retryInMs, Math.max(0, cached.expiresAt - this.now() - 1));
