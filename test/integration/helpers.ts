@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { Connection } from '@temporalio/client';
 import { inject } from 'vitest';
+import { ClientCredentialsTokenSource } from '../../src/auth/client-credentials.js';
 import type { DevConfig } from '../../src/devstack/dev-config.js';
 
 export function devConfig(): DevConfig {
@@ -65,15 +66,11 @@ export async function grpcCodeOf(call: Promise<unknown>): Promise<number | 'ok'>
 }
 
 export async function issueToken(config: DevConfig, app: keyof DevConfig['apps']): Promise<string> {
-  const creds = config.apps[app];
-  const res = await fetch(config.issuer.tokenUrl, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      authorization: `Basic ${Buffer.from(`${creds.clientId}:${creds.clientSecret}`).toString('base64')}`,
-    },
-    body: 'grant_type=client_credentials',
+  const { clientId, clientSecret } = config.apps[app];
+  const source = new ClientCredentialsTokenSource({
+    tokenUrl: config.issuer.tokenUrl,
+    clientId,
+    clientSecret,
   });
-  if (!res.ok) throw new Error(`token request for ${app} failed with ${res.status}`);
-  return ((await res.json()) as { access_token: string }).access_token;
+  return (await source.getToken()).token;
 }
