@@ -1,7 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { TokenRelayError } from '../errors.js';
+import { registerAppCommands } from './app-commands.js';
 import { registerDevCommands } from './dev-commands.js';
 import { registerIssuerCommands } from './issuer-commands.js';
+import { registerKeysCommands } from './keys-commands.js';
 import { registerStartCommand } from './start-command.js';
 
 const program = new Command('tokenrelay')
@@ -11,6 +13,8 @@ const program = new Command('tokenrelay')
 registerDevCommands(program);
 registerIssuerCommands(program);
 registerStartCommand(program);
+registerAppCommands(program);
+registerKeysCommands(program);
 
 try {
   await program.parseAsync(process.argv);

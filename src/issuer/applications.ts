@@ -1,8 +1,8 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { writeJsonFileAtomic } from '../json-file.js';
 import { IssuerConfigError } from './errors.js';
 import { isPermission } from './permissions.js';
-import { verifySecret } from './secrets.js';
+import { hashSecret, verifySecret } from './secrets.js';
 
 export type AccessKeyStatus = 'active' | 'paused' | 'revoked';
 
@@ -13,6 +13,10 @@ export interface AccessKey {
   secretHash: string;
   status: AccessKeyStatus;
   createdAt: string;
+  /** Free text for operators (who holds the key, where it is deployed). */
+  description?: string;
+  /** When the status last changed. */
+  updatedAt?: string;
 }
 
 export interface Application {
@@ -23,33 +27,46 @@ export interface Application {
   /** Overrides the issuer's default token lifetime for this application. */
   tokenLifetimeSeconds?: number;
   keys: AccessKey[];
+  createdAt?: string;
+  description?: string;
 }
 
 export interface ApplicationsFile {
   applications: Application[];
 }
 
+/** Why an authentication attempt failed; for the audit log and metrics only, never for the client. */
+export type AuthenticationFailure = 'unknown_key' | 'bad_secret' | 'key_paused' | 'key_revoked';
+
+export type AuthenticationResult =
+  | { ok: true; app: Application; key: AccessKey }
+  | { ok: false; reason: AuthenticationFailure };
+
+// Compared against when the key id is unknown, so an unknown id costs the same hash as a wrong secret
+// and response timing does not tell the two apart.
+const decoyHash = hashSecret('decoy');
+
 /**
- * Applications and their access keys in one JSON file. Reads are cached by modification time so an
- * edit by another process (the CLI) takes effect on the next request without a restart; writes go to
- * a temporary file renamed into place so a reader never sees half a file.
+ * Applications and their access keys in one JSON file. Every read compares the file's bytes with the
+ * last parsed version, so an edit by another process (the CLI) takes effect on the next request
+ * without a restart — even two edits within one file-system timestamp tick, which an mtime check would
+ * miss. Writes go to a temporary file renamed into place so a reader never sees half a file.
  */
 export class ApplicationStore {
   readonly path: string;
-  private cache: { mtimeMs: number; size: number; apps: Application[] } | undefined;
+  private cache: { text: string; apps: Application[] } | undefined;
 
   constructor(path: string) {
     this.path = path;
   }
 
   async list(): Promise<Application[]> {
-    const info = await stat(this.path).catch((cause: unknown) => {
+    const text = await readFile(this.path, 'utf8').catch((cause: unknown) => {
       throw new IssuerConfigError(`cannot read applications file ${this.path}`, { cause });
     });
-    if (this.cache && this.cache.mtimeMs === info.mtimeMs && this.cache.size === info.size)
-      return this.cache.apps;
-    const apps = parseApplicationsFile(await readFile(this.path, 'utf8'), this.path).applications;
-    this.cache = { mtimeMs: info.mtimeMs, size: info.size, apps };
+    if (this.cache?.text === text) return this.cache.apps;
+    const apps = parseApplicationsFile(text, this.path).applications;
+    this.cache = { text, apps };
     return apps;
   }
 
@@ -58,13 +75,22 @@ export class ApplicationStore {
    * undefined the same way, so a caller cannot learn whether the id or the secret was wrong.
    */
   async authenticate(keyId: string, secret: string): Promise<Application | undefined> {
+    const result = await this.check(keyId, secret);
+    return result.ok ? result.app : undefined;
+  }
+
+  /** Like {@link authenticate}, with the failure reason for the audit log (never for the client). */
+  async check(keyId: string, secret: string): Promise<AuthenticationResult> {
     for (const app of await this.list()) {
       const key = app.keys.find((k) => k.id === keyId);
       if (!key) continue;
-      const matches = verifySecret(secret, key.secretHash);
-      return matches && key.status === 'active' ? app : undefined;
+      if (!verifySecret(secret, key.secretHash)) return { ok: false, reason: 'bad_secret' };
+      if (key.status === 'paused') return { ok: false, reason: 'key_paused' };
+      if (key.status === 'revoked') return { ok: false, reason: 'key_revoked' };
+      return { ok: true, app, key };
     }
-    return undefined;
+    verifySecret(secret, decoyHash);
+    return { ok: false, reason: 'unknown_key' };
   }
 
   async write(file: ApplicationsFile): Promise<void> {

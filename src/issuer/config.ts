@@ -19,18 +19,60 @@ export interface IssuerConfig {
   signingKeysPath: string;
   /** Algorithm of newly created signing keys. Default ES256. */
   signingAlgorithm: SigningAlgorithm;
+  /** JSON-lines audit log. Default `audit.log` next to the config file. */
+  auditLogPath: string;
+  /**
+   * How often the verifiers (the Temporal server's `jwtKeyProvider.refreshInterval`) re-fetch the
+   * JWKS. Default: `TOKENRELAY_JWKS_REFRESH` (a Go duration such as `30s`, the variable the dev
+   * Temporal config reads), else 30.
+   */
+  verifierJwksRefreshSeconds: number;
+  /**
+   * How long a new signing key is published before it signs. Default: twice the verifier refresh
+   * interval; must be at least that interval (DESIGN.md, signing-key rotation).
+   */
+  signingKeyPublishAheadSeconds: number;
+  /** Failed-authentication limits, per client IP and per key id. */
+  rateLimit: RateLimitConfig;
 }
 
-export async function loadIssuerConfig(path: string): Promise<IssuerConfig> {
+export interface RateLimitConfig {
+  /** Failed attempts answered normally within the window; further requests get 429. Default 10. */
+  maxFailures: number;
+  /** Sliding window length. Default 60. */
+  windowSeconds: number;
+}
+
+/** `Cache-Control: max-age` of the JWKS: a cached copy plus one verifier refresh fit in the publish-ahead time. */
+export function jwksMaxAgeSeconds(
+  config: Pick<IssuerConfig, 'signingKeyPublishAheadSeconds' | 'verifierJwksRefreshSeconds'>,
+): number {
+  return Math.max(0, config.signingKeyPublishAheadSeconds - config.verifierJwksRefreshSeconds);
+}
+
+export async function loadIssuerConfig(
+  path: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<IssuerConfig> {
   let raw: Partial<IssuerConfig>;
   try {
     raw = JSON.parse(await readFile(path, 'utf8')) as Partial<IssuerConfig>;
   } catch (cause) {
     throw new IssuerConfigError(`cannot read issuer config ${path}`, { cause });
   }
+  return resolveIssuerConfig(raw ?? {}, path, env);
+}
+
+/** Fills defaults into a parsed config and validates it; `path` names the source in errors. */
+export function resolveIssuerConfig(
+  raw: Partial<IssuerConfig>,
+  path: string,
+  env: NodeJS.ProcessEnv = process.env,
+): IssuerConfig {
   const base = dirname(path);
   const host = raw.host ?? '127.0.0.1';
   const port = raw.port ?? 0;
+  const refresh = raw.verifierJwksRefreshSeconds ?? envRefreshSeconds(env, path);
   const config: IssuerConfig = {
     host,
     port,
@@ -40,16 +82,66 @@ export async function loadIssuerConfig(path: string): Promise<IssuerConfig> {
     applicationsPath: resolve(base, raw.applicationsPath ?? 'applications.json'),
     signingKeysPath: resolve(base, raw.signingKeysPath ?? 'signing-keys.json'),
     signingAlgorithm: raw.signingAlgorithm ?? 'ES256',
+    auditLogPath: resolve(base, raw.auditLogPath ?? 'audit.log'),
+    verifierJwksRefreshSeconds: refresh,
+    signingKeyPublishAheadSeconds: raw.signingKeyPublishAheadSeconds ?? 2 * refresh,
+    rateLimit: {
+      maxFailures: raw.rateLimit?.maxFailures ?? 10,
+      windowSeconds: raw.rateLimit?.windowSeconds ?? 60,
+    },
   };
   if (!config.audience) throw new IssuerConfigError(`${path}: "audience" is required`);
   if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) {
     throw new IssuerConfigError(`${path}: "port" must be an integer 0-65535`);
   }
-  if (!(Number.isInteger(config.defaultTokenLifetimeSeconds) && config.defaultTokenLifetimeSeconds > 0)) {
-    throw new IssuerConfigError(`${path}: "defaultTokenLifetimeSeconds" must be a positive integer`);
+  const positive: Array<[string, number]> = [
+    ['defaultTokenLifetimeSeconds', config.defaultTokenLifetimeSeconds],
+    ['verifierJwksRefreshSeconds', config.verifierJwksRefreshSeconds],
+    ['signingKeyPublishAheadSeconds', config.signingKeyPublishAheadSeconds],
+    ['rateLimit.maxFailures', config.rateLimit.maxFailures],
+    ['rateLimit.windowSeconds', config.rateLimit.windowSeconds],
+  ];
+  for (const [name, value] of positive) {
+    if (!(typeof value === 'number' && Number.isFinite(value) && value > 0)) {
+      throw new IssuerConfigError(`${path}: "${name}" must be a positive number`);
+    }
+  }
+  if (
+    !Number.isInteger(config.defaultTokenLifetimeSeconds) ||
+    !Number.isInteger(config.rateLimit.maxFailures)
+  ) {
+    throw new IssuerConfigError(
+      `${path}: "defaultTokenLifetimeSeconds" and "rateLimit.maxFailures" must be integers`,
+    );
+  }
+  if (config.signingKeyPublishAheadSeconds < config.verifierJwksRefreshSeconds) {
+    throw new IssuerConfigError(
+      `${path}: "signingKeyPublishAheadSeconds" (${config.signingKeyPublishAheadSeconds}) must be at least "verifierJwksRefreshSeconds" (${config.verifierJwksRefreshSeconds}), or verifiers may see tokens signed by a key they do not know yet`,
+    );
   }
   if (!signingAlgorithms.includes(config.signingAlgorithm)) {
     throw new IssuerConfigError(`${path}: "signingAlgorithm" must be one of ${signingAlgorithms.join(', ')}`);
   }
   return config;
+}
+
+function envRefreshSeconds(env: NodeJS.ProcessEnv, path: string): number {
+  const text = env.TOKENRELAY_JWKS_REFRESH;
+  if (text === undefined || text === '') return 30;
+  const seconds = parseGoDuration(text);
+  if (seconds === undefined || seconds <= 0) {
+    throw new IssuerConfigError(
+      `${path}: TOKENRELAY_JWKS_REFRESH="${text}" is not a positive Go duration such as 30s or 1m30s`,
+    );
+  }
+  return seconds;
+}
+
+const unitSeconds: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600 };
+
+/** `1m30s`, `500ms`, `2h` → seconds; undefined for anything else. Go's syntax, as Temporal reads it. */
+export function parseGoDuration(text: string): number | undefined {
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) return undefined;
+  return parts.reduce((sum, p) => sum + Number(p[1]) * (unitSeconds[p[2] as string] as number), 0);
 }

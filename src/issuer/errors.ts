@@ -44,9 +44,42 @@ export class IssuerHttpError extends TokenRelayError {
   }
 }
 
+/** Too many failed authentications from this client IP or for this key id; retry after the delay. */
+export class RateLimitedError extends IssuerHttpError {
+  readonly retryAfterSeconds: number;
+
+  constructor(retryAfterSeconds: number) {
+    super(429, 'rate_limited', `too many failed authentication attempts; retry after ${retryAfterSeconds} s`);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
 /** The issuer's configuration or state on disk is unusable. */
 export class IssuerConfigError extends TokenRelayError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('issuer.invalid_config', message, options);
+  }
+}
+
+/** Codes of {@link IssuerStateError}: what an operator command (CLI or library) could not do. */
+export type IssuerStateErrorCode =
+  | 'issuer.app_not_found'
+  | 'issuer.app_exists'
+  | 'issuer.key_not_found'
+  | 'issuer.key_revoked'
+  | 'issuer.invalid_argument'
+  | 'issuer.lock_timeout'
+  | 'issuer.lock_failed'
+  | 'issuer.state_unreadable';
+
+/**
+ * An operation on the issuer's state (applications, access keys, signing keys) was refused. `code`
+ * says why, so the CLI can map it to an exit code and callers can `switch (err.code)`.
+ */
+export class IssuerStateError extends TokenRelayError {
+  declare readonly code: IssuerStateErrorCode;
+
+  constructor(code: IssuerStateErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
   }
 }

@@ -1,9 +1,21 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Application, ApplicationStore } from './applications.js';
-import { IssuerHttpError, OAuthError } from './errors.js';
-import { mediaType, readBody, sendJson } from './http-io.js';
+import type { AuditEvent, AuditSink } from './audit-log.js';
+import { type BootstrapCredential, checkBootstrapCredential } from './bootstrap-credential.js';
+import type { RateLimitConfig } from './config.js';
+import { IssuerHttpError, OAuthError, RateLimitedError } from './errors.js';
+import { sendJson } from './http-io.js';
+import { IssuerMetrics } from './issuer-metrics.js';
+import { SlidingWindowLimiter } from './rate-limiter.js';
+import type { SigningKeyRing, SigningKeysNow } from './signing-key-ring.js';
 import type { SigningKey } from './signing-keys.js';
 import { mintAccessToken } from './token-minter.js';
+import {
+  grantedPermissions,
+  readApiTokenRequest,
+  readOAuthTokenRequest,
+  type TokenRequest,
+} from './token-requests.js';
 
 export interface IssuerOptions {
   /** The `iss` claim; usually the issuer's own base URL. */
@@ -13,8 +25,21 @@ export interface IssuerOptions {
   /** Lifetime of a token when the application sets none. Default 600 (10 minutes). */
   defaultTokenLifetimeSeconds?: number;
   applications: ApplicationStore;
-  /** Every key here is published in the JWKS; the last one signs. */
-  signingKeys: SigningKey[];
+  /**
+   * A {@link SigningKeyRing} (follows rotations on disk), or fixed keys: every one published, the
+   * last one signs.
+   */
+  signingKeys: SigningKey[] | SigningKeyRing;
+  /** `Cache-Control: max-age` of the JWKS; at most the rotation's publish-ahead time. Default 30. */
+  jwksMaxAgeSeconds?: number;
+  /** Failed-authentication limits per client IP and per key id. Default 10 per 60 s; `false` turns them off. */
+  rateLimit?: RateLimitConfig | false;
+  /** Credential from the environment for the first setup (see bootstrap-credential.ts). */
+  bootstrap?: BootstrapCredential;
+  /** Receives audit events (token issued / failed / rate limited). */
+  audit?: AuditSink;
+  /** Metrics served at `/metrics`. Default: a fresh set in its own registry. */
+  metrics?: IssuerMetrics;
   /** Largest accepted request body. Default 16 KiB. */
   maxBodyBytes?: number;
   /** Receives one structured event per request outcome; never given a secret or a token. */
@@ -27,46 +52,139 @@ export interface IssuerLogEvent {
   [field: string]: string | number | undefined;
 }
 
+type Endpoint = 'oauth' | 'api';
+
 const noStore = { 'cache-control': 'no-store', pragma: 'no-cache' };
+const routes = new Set([
+  '/oauth/token',
+  '/api/token',
+  '/.well-known/jwks.json',
+  '/health',
+  '/ready',
+  '/metrics',
+]);
 
 /** The issuer's HTTP service. Listening and closing are the caller's. */
 export function createIssuerServer(options: IssuerOptions): Server {
-  const signer = options.signingKeys.at(-1);
-  if (!signer) throw new TypeError('IssuerOptions.signingKeys must hold at least one key');
+  const keys = signingKeysSource(options.signingKeys);
   const now = options.now ?? Date.now;
   const maxBody = options.maxBodyBytes ?? 16 * 1024;
   const defaultLifetime = options.defaultTokenLifetimeSeconds ?? 600;
+  const jwksMaxAge = options.jwksMaxAgeSeconds ?? 30;
   const log = options.log ?? (() => {});
+  // Auditing never fails or delays the request it records; a failed write is reported on the log.
+  const audit = (event: AuditEvent): void => {
+    Promise.resolve()
+      .then(() => options.audit?.(event))
+      .catch((err: unknown) =>
+        log({ event: 'request_failed', path: 'audit', error: (err as Error)?.name ?? 'unknown' }),
+      );
+  };
+  const metrics = options.metrics ?? new IssuerMetrics();
+  const limiter =
+    options.rateLimit === false
+      ? undefined
+      : new SlidingWindowLimiter({
+          maxFailures: options.rateLimit?.maxFailures ?? 10,
+          windowMs: (options.rateLimit?.windowSeconds ?? 60) * 1000,
+          now,
+        });
 
-  async function issue(app: Application, keyId: string, requestedScope: string | undefined) {
-    const permissions = grantedPermissions(app, requestedScope);
+  // Per-request facts the error path needs for the audit log.
+  interface Attempt {
+    endpoint: Endpoint;
+    ip: string;
+    keyId?: string;
+    /**
+     * Whether keyId named a real key. Unrecognised ids stay out of the audit log: a caller who swapped
+     * id and secret would otherwise have put the secret there.
+     */
+    keyIdKnown?: boolean;
+    reason?: string;
+  }
+
+  function enforceLimit(attempt: Attempt): void {
+    if (!limiter) return;
+    const ipWait = limiter.blockedForMs(`ip:${attempt.ip}`);
+    const keyWait = attempt.keyId === undefined ? 0 : limiter.blockedForMs(`key:${attempt.keyId}`);
+    const wait = Math.max(ipWait, keyWait);
+    if (wait === 0) return;
+    const scope = ipWait >= keyWait ? 'ip' : 'key';
+    metrics.rateLimited.inc({ scope });
+    audit({
+      event: 'rate_limited',
+      scope,
+      endpoint: attempt.endpoint,
+      ip: attempt.ip,
+      ...keyField(attempt),
+    });
+    attempt.reason = 'rate_limited';
+    throw new RateLimitedError(Math.ceil(wait / 1000));
+  }
+
+  function authenticationFailed(attempt: Attempt, reason: string): OAuthError {
+    limiter?.recordFailure(`ip:${attempt.ip}`);
+    if (attempt.keyId !== undefined) limiter?.recordFailure(`key:${attempt.keyId}`);
+    attempt.reason = reason;
+    log({ event: 'token_refused', reason: 'invalid_client', ...keyField(attempt) });
+    return new OAuthError('invalid_client', 'client authentication failed');
+  }
+
+  async function authenticate(
+    request: TokenRequest,
+  ): Promise<{ ok: true; app: Application } | { ok: false; reason: string }> {
+    const bootstrap = checkBootstrapCredential(options.bootstrap, request.keyId, request.secret, now());
+    return bootstrap ?? options.applications.check(request.keyId, request.secret);
+  }
+
+  async function token(req: IncomingMessage, res: ServerResponse, attempt: Attempt): Promise<void> {
+    enforceLimit(attempt);
+    let request: TokenRequest;
+    try {
+      request =
+        attempt.endpoint === 'oauth'
+          ? await readOAuthTokenRequest(req, maxBody)
+          : await readApiTokenRequest(req, maxBody);
+    } catch (err) {
+      if (err instanceof OAuthError && err.error === 'invalid_client')
+        throw authenticationFailed(attempt, 'no_credentials');
+      throw err;
+    }
+    attempt.keyId = request.keyId;
+    enforceLimit(attempt);
+    const result = await authenticate(request);
+    attempt.keyIdKnown = result.ok || result.reason !== 'unknown_key';
+    if (!result.ok) throw authenticationFailed(attempt, result.reason);
+    const app = result.app;
+    const permissions = grantedPermissions(app, request.scope);
+    const signer = (await keys()).signer;
+    if (!signer) throw new IssuerHttpError(503, 'temporarily_unavailable', 'no signing key is active');
+    const nowSeconds = Math.floor(now() / 1000);
+    const lifetimeSeconds = app.tokenLifetimeSeconds ?? defaultLifetime;
     const minted = await mintAccessToken({
       app,
       permissions,
-      key: signer as SigningKey,
+      key: signer,
       issuer: options.issuer,
       audience: options.audience,
-      lifetimeSeconds: app.tokenLifetimeSeconds ?? defaultLifetime,
-      nowSeconds: Math.floor(now() / 1000),
+      lifetimeSeconds,
+      nowSeconds,
     });
-    log({ event: 'token_issued', sub: app.id, keyId, jti: minted.jti, kid: signer?.kid });
-    return minted;
-  }
-
-  async function oauthToken(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (mediaType(req) !== 'application/x-www-form-urlencoded') {
-      throw new OAuthError('invalid_request', 'content-type must be application/x-www-form-urlencoded');
+    metrics.tokensIssued.inc({ endpoint: attempt.endpoint });
+    log({ event: 'token_issued', sub: app.id, keyId: request.keyId, jti: minted.jti, kid: signer.kid });
+    audit({
+      event: 'token_issued',
+      app: app.id,
+      keyId: request.keyId,
+      kid: signer.kid,
+      jti: minted.jti,
+      expiresAt: new Date((nowSeconds + lifetimeSeconds) * 1000).toISOString(),
+      endpoint: attempt.endpoint,
+      ip: attempt.ip,
+    });
+    if (attempt.endpoint === 'api') {
+      return sendJson(res, 200, { token: minted.token, expiresIn: minted.expiresInSeconds }, noStore);
     }
-    const form = parseForm(await readBody(req, maxBody));
-    const grantType = form.get('grant_type');
-    if (!grantType) throw new OAuthError('invalid_request', 'grant_type is required');
-    if (grantType !== 'client_credentials') {
-      throw new OAuthError('unsupported_grant_type', 'only grant_type=client_credentials is supported');
-    }
-    const credentials = clientCredentials(req, form);
-    const app = await options.applications.authenticate(credentials.id, credentials.secret);
-    if (!app) throw invalidClient(credentials.id);
-    const minted = await issue(app, credentials.id, form.get('scope') ?? undefined);
     sendJson(
       res,
       200,
@@ -80,34 +198,8 @@ export function createIssuerServer(options: IssuerOptions): Server {
     );
   }
 
-  async function apiToken(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (mediaType(req) !== 'application/json') {
-      throw new OAuthError('invalid_request', 'content-type must be application/json');
-    }
-    let body: unknown;
-    try {
-      body = JSON.parse(await readBody(req, maxBody));
-    } catch (err) {
-      if (err instanceof IssuerHttpError) throw err;
-      throw new OAuthError('invalid_request', 'body is not valid JSON');
-    }
-    const { keyId, keySecret } = (body ?? {}) as { keyId?: unknown; keySecret?: unknown };
-    if (typeof keyId !== 'string' || typeof keySecret !== 'string' || keyId === '' || keySecret === '') {
-      throw new OAuthError('invalid_request', 'keyId and keySecret must be non-empty strings');
-    }
-    const app = await options.applications.authenticate(keyId, keySecret);
-    if (!app) throw invalidClient(keyId);
-    const minted = await issue(app, keyId, undefined);
-    sendJson(res, 200, { token: minted.token, expiresIn: minted.expiresInSeconds }, noStore);
-  }
-
-  function invalidClient(keyId: string): OAuthError {
-    log({ event: 'token_refused', reason: 'invalid_client', keyId: printableId(keyId) });
-    return new OAuthError('invalid_client', 'client authentication failed');
-  }
-
-  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0];
+  async function route(req: IncomingMessage, res: ServerResponse, attempt: Attempt): Promise<void> {
+    const path = pathOf(req);
     const allow = (method: string) => {
       if (req.method !== method) {
         throw new IssuerHttpError(405, 'method_not_allowed', `${path} accepts ${method} only`);
@@ -116,110 +208,113 @@ export function createIssuerServer(options: IssuerOptions): Server {
     switch (path) {
       case '/oauth/token':
         allow('POST');
-        return oauthToken(req, res);
+        return token(req, res, attempt);
       case '/api/token':
         allow('POST');
-        return apiToken(req, res);
-      case '/.well-known/jwks.json':
+        attempt.endpoint = 'api';
+        return token(req, res, attempt);
+      case '/.well-known/jwks.json': {
         allow('GET');
-        // Short caching: Temporal refetches on its own interval, and a new key must become visible
-        // well within it (see DESIGN.md, signing-key rotation).
+        const { published } = await keys();
+        // A verifier (or a proxy) holding this copy for max-age, then refreshing on its own interval,
+        // must still see a new key before it signs: max-age + refresh ≤ the publish-ahead time.
         return sendJson(
           res,
           200,
-          { keys: options.signingKeys.map((k) => k.publicJwk) },
-          { 'cache-control': 'public, max-age=30' },
+          { keys: published.map((k) => k.publicJwk) },
+          { 'cache-control': `public, max-age=${jwksMaxAge}` },
         );
+      }
       case '/health':
         allow('GET');
         return sendJson(res, 200, { status: 'ok' });
+      case '/ready': {
+        allow('GET');
+        const current = await keys().catch(() => undefined);
+        if (!current?.signer)
+          return sendJson(res, 503, { status: 'not_ready', reason: 'no active signing key' });
+        return sendJson(res, 200, { status: 'ready', signingKeys: current.published.length });
+      }
+      case '/metrics': {
+        allow('GET');
+        const text = await metrics.registry.metrics();
+        res.writeHead(200, { 'content-type': metrics.registry.contentType });
+        res.end(text);
+        return;
+      }
       default:
         throw new IssuerHttpError(404, 'not_found', `no route ${path}`);
     }
   }
 
-  return createServer((req, res) => {
-    route(req, res).catch((err: unknown) => {
-      if (res.headersSent) return void res.destroy();
-      if (err instanceof OAuthError) {
-        const headers: Record<string, string> = { ...noStore };
-        if (err.status === 401 && req.headers.authorization?.startsWith('Basic ')) {
-          headers['www-authenticate'] = 'Basic realm="tokenrelay"';
-        }
-        return sendJson(res, err.status, { error: err.error, error_description: err.message }, headers);
-      }
-      if (err instanceof IssuerHttpError) {
-        return sendJson(res, err.status, {
-          error: err.code.replace(/^issuer\./, ''),
-          error_description: err.message,
+  function fail(req: IncomingMessage, res: ServerResponse, attempt: Attempt, err: unknown): void {
+    const path = pathOf(req);
+    if (
+      (path === '/oauth/token' || path === '/api/token') &&
+      (err instanceof OAuthError || err instanceof IssuerHttpError)
+    ) {
+      const code = err instanceof OAuthError ? err.error : err.code.replace(/^issuer\./, '');
+      metrics.tokenFailures.inc({ reason: code });
+      if (code !== 'rate_limited' && code !== 'method_not_allowed') {
+        audit({
+          event: 'token_failed',
+          reason: attempt.reason ?? code,
+          endpoint: attempt.endpoint,
+          ip: attempt.ip,
+          ...keyField(attempt),
         });
       }
-      // Unknown failures: log the class, answer without internals (no stack in any response).
-      log({
-        event: 'request_failed',
-        path: req.url?.split('?')[0],
-        error: (err as Error)?.name ?? 'unknown',
-      });
-      sendJson(res, 500, { error: 'server_error', error_description: 'internal error' });
+    }
+    if (res.headersSent) return void res.destroy();
+    if (err instanceof OAuthError) {
+      const headers: Record<string, string> = { ...noStore };
+      if (err.status === 401 && req.headers.authorization?.startsWith('Basic ')) {
+        headers['www-authenticate'] = 'Basic realm="tokenrelay"';
+      }
+      sendJson(res, err.status, { error: err.error, error_description: err.message }, headers);
+      return;
+    }
+    if (err instanceof IssuerHttpError) {
+      const headers: Record<string, string> = { ...noStore };
+      if (err instanceof RateLimitedError) headers['retry-after'] = String(err.retryAfterSeconds);
+      const body = { error: err.code.replace(/^issuer\./, ''), error_description: err.message };
+      sendJson(res, err.status, body, headers);
+      return;
+    }
+    // Unknown failures: log the class, answer without internals (no stack in any response).
+    log({ event: 'request_failed', path, error: (err as Error)?.name ?? 'unknown' });
+    sendJson(res, 500, { error: 'server_error', error_description: 'internal error' });
+  }
+
+  return createServer((req, res) => {
+    const started = process.hrtime.bigint();
+    const attempt: Attempt = { endpoint: 'oauth', ip: req.socket.remoteAddress ?? 'unknown' };
+    res.once('finish', () => {
+      const path = pathOf(req);
+      metrics.requestDuration.observe(
+        { route: routes.has(path) ? path : 'other', status: String(res.statusCode) },
+        Number(process.hrtime.bigint() - started) / 1e9,
+      );
     });
+    route(req, res, attempt).catch((err: unknown) => fail(req, res, attempt, err));
   });
 }
 
-/** RFC 6749 §2.3.1: Basic credentials are form-encoded before base64; accept either method, not both. */
-function clientCredentials(req: IncomingMessage, form: URLSearchParams): { id: string; secret: string } {
-  const header = req.headers.authorization;
-  const formId = form.get('client_id');
-  const formSecret = form.get('client_secret');
-  if (header !== undefined) {
-    if (formSecret !== null) {
-      throw new OAuthError('invalid_request', 'use one client authentication method, not both');
-    }
-    const match = /^Basic ([A-Za-z0-9+/=]+)$/.exec(header);
-    const decoded = match ? Buffer.from(match[1] as string, 'base64').toString('utf8') : '';
-    const colon = decoded.indexOf(':');
-    if (colon < 0) throw new OAuthError('invalid_client', 'client authentication failed');
-    const id = formDecode(decoded.slice(0, colon));
-    const secret = formDecode(decoded.slice(colon + 1));
-    if (id === undefined || secret === undefined)
-      throw new OAuthError('invalid_client', 'client authentication failed');
-    return { id, secret };
-  }
-  if (!formId || !formSecret) {
-    throw new OAuthError(
-      'invalid_client',
-      'client authentication required (HTTP Basic or client_id + client_secret)',
-    );
-  }
-  return { id: formId, secret: formSecret };
+function signingKeysSource(keys: SigningKey[] | SigningKeyRing): () => Promise<SigningKeysNow> {
+  if (!Array.isArray(keys)) return () => keys.current();
+  if (keys.length === 0) throw new TypeError('IssuerOptions.signingKeys must hold at least one key');
+  const fixed = { signer: keys.at(-1), published: keys };
+  return async () => fixed;
 }
 
-function grantedPermissions(app: Application, requestedScope: string | undefined): string[] {
-  if (!requestedScope) return app.permissions;
-  const requested = requestedScope.split(' ').filter(Boolean);
-  const unknown = requested.filter((p) => !app.permissions.includes(p));
-  if (unknown.length > 0)
-    throw new OAuthError('invalid_scope', 'requested scope exceeds the application permissions');
-  return requested;
+function pathOf(req: IncomingMessage): string {
+  return (req.url ?? '/').split('?')[0] ?? '/';
 }
 
-function parseForm(body: string): URLSearchParams {
-  const form = new URLSearchParams(body);
-  for (const name of ['grant_type', 'client_id', 'client_secret', 'scope']) {
-    if (form.getAll(name).length > 1)
-      throw new OAuthError('invalid_request', `parameter ${name} is repeated`);
-  }
-  return form;
-}
-
-function formDecode(text: string): string | undefined {
-  try {
-    return decodeURIComponent(text.replace(/\+/g, ' '));
-  } catch {
-    return undefined;
-  }
-}
-
-/** Key ids from failed requests go to logs; cap and sanitise them so an attacker cannot forge lines. */
-function printableId(id: string): string {
-  return id.slice(0, 64).replace(/[^\w.-]/g, '?');
+/**
+ * The key id for logs: only a recognised one, capped and sanitised so an attacker cannot forge lines.
+ */
+function keyField(attempt: { keyId?: string; keyIdKnown?: boolean }): { keyId?: string } {
+  if (attempt.keyId === undefined || !attempt.keyIdKnown) return {};
+  return { keyId: attempt.keyId.slice(0, 64).replace(/[^\w.-]/g, '?') };
 }

@@ -1,0 +1,55 @@
+import { access } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { devLayout } from '../devstack/layout.js';
+import type { ApplicationAdminOptions } from './application-admin.js';
+import { AuditLog } from './audit-log.js';
+import { type IssuerConfig, loadIssuerConfig, resolveIssuerConfig } from './config.js';
+import type { SigningKeyAdminOptions } from './signing-key-admin.js';
+
+/** An issuer state directory opened for operator commands: its config, and the options the admin functions take. */
+export interface IssuerState {
+  stateDir: string;
+  config: IssuerConfig;
+  audit: AuditLog;
+  applications: ApplicationAdminOptions;
+  signingKeys: SigningKeyAdminOptions;
+}
+
+/**
+ * The state directory operator commands use when none is given: `TOKENRELAY_ISSUER_STATE_DIR`, else the
+ * dev stack's issuer folder (`$TOKENRELAY_HOME/issuer`, default `.tokenrelay/issuer`).
+ */
+export function defaultIssuerStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(
+    env.TOKENRELAY_ISSUER_STATE_DIR || devLayout(env.TOKENRELAY_HOME || '.tokenrelay').issuerDir,
+  );
+}
+
+/**
+ * Opens `stateDir`: reads its `issuer.json` when present (so paths, token lifetimes and the rotation
+ * schedule are the running issuer's), else assumes the default file names inside the directory.
+ */
+export async function openIssuerState(
+  stateDir: string = defaultIssuerStateDir(),
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<IssuerState> {
+  const dir = resolve(stateDir);
+  const configPath = join(dir, 'issuer.json');
+  const exists = await access(configPath).then(
+    () => true,
+    () => false,
+  );
+  // Operator commands mint nothing, so a directory without issuer.json needs no audience.
+  const config = exists
+    ? await loadIssuerConfig(configPath, env)
+    : resolveIssuerConfig({ audience: 'unconfigured' }, configPath, env);
+  const audit = new AuditLog(config.auditLogPath);
+  const sink = (event: Parameters<AuditLog['record']>[0]) => audit.record(event);
+  return {
+    stateDir: dir,
+    config,
+    audit,
+    applications: { applicationsPath: config.applicationsPath, audit: sink },
+    signingKeys: { ...config, audit: sink },
+  };
+}

@@ -1,0 +1,85 @@
+import { readFile } from 'node:fs/promises';
+import { IssuerConfigError } from './errors.js';
+import { signingKeySchedule } from './signing-key-schedule.js';
+import {
+  parseSigningKeysFile,
+  type SigningKey,
+  type StoredSigningKey,
+  scheduledKey,
+  toSigningKey,
+} from './signing-keys.js';
+
+/** The keys to use at one moment: the one that signs (if any) and every one to publish. */
+export interface SigningKeysNow {
+  /** Undefined only when no key has activated yet (the file was edited by hand). */
+  signer: SigningKey | undefined;
+  published: SigningKey[];
+}
+
+export interface SigningKeyRingOptions {
+  /** The longest token lifetime the issuer grants now, which keeps retiring keys published. */
+  maxTokenLifetimeSeconds: () => Promise<number>;
+  now?: () => number;
+}
+
+/**
+ * The running issuer's view of the signing keys file. Each use re-reads the file and re-imports keys
+ * only when its bytes changed, so a rotation written by another process (`tokenrelay keys rotate`)
+ * is followed without a restart; states come from {@link signingKeySchedule}, so a pending key starts
+ * signing when its time comes with nobody touching the file.
+ */
+export class SigningKeyRing {
+  readonly path: string;
+  private readonly options: SigningKeyRingOptions;
+  private cache: { text: string; stored: StoredSigningKey[]; keys: Map<string, SigningKey> } | undefined;
+  private loading: Promise<void> | undefined;
+
+  constructor(path: string, options: SigningKeyRingOptions) {
+    this.path = path;
+    this.options = options;
+  }
+
+  async current(): Promise<SigningKeysNow> {
+    await this.reload();
+    const cache = this.cache as NonNullable<typeof this.cache>;
+    const now = (this.options.now ?? Date.now)();
+    const schedule = signingKeySchedule(
+      cache.stored.map(scheduledKey),
+      now,
+      await this.options.maxTokenLifetimeSeconds(),
+    );
+    const keyOf = (kid: string) => cache.keys.get(kid) as SigningKey;
+    const activeKid = schedule.find((k) => k.state === 'active')?.kid;
+    return {
+      signer: activeKid === undefined ? undefined : keyOf(activeKid),
+      published: schedule.filter((k) => k.state !== 'retired').map((k) => keyOf(k.kid)),
+    };
+  }
+
+  // One read at a time: concurrent requests share it instead of each importing the same keys.
+  private reload(): Promise<void> {
+    this.loading ??= this.readFile().finally(() => {
+      this.loading = undefined;
+    });
+    return this.loading;
+  }
+
+  private async readFile(): Promise<void> {
+    const text = await readFile(this.path, 'utf8').catch((cause: unknown) => {
+      // Keep serving the last good keys if the file briefly cannot be read; fail only without any.
+      if (this.cache) return undefined;
+      throw new IssuerConfigError(`cannot read signing keys ${this.path}`, { cause });
+    });
+    if (text === undefined || text === this.cache?.text) return;
+    let stored: StoredSigningKey[];
+    try {
+      stored = parseSigningKeysFile(text, this.path).keys;
+    } catch (err) {
+      if (this.cache) return;
+      throw err;
+    }
+    const keys = new Map<string, SigningKey>();
+    for (const key of stored) keys.set(key.kid, this.cache?.keys.get(key.kid) ?? (await toSigningKey(key)));
+    this.cache = { text, stored, keys };
+  }
+}
