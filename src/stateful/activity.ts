@@ -1,0 +1,71 @@
+// Node-side helper for activities: the token of the calling workflow, read when the attempt runs.
+import { Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
+import { StatefulError } from './errors.js';
+import { type ApiAccess, apiAccessQuery } from './messages.js';
+
+/**
+ * The token, its version and the `apiUrl` that the workflow which scheduled the running activity holds
+ * right now. Call it at the start of each attempt instead of passing the token as an activity argument:
+ * arguments are fixed when the activity is scheduled (and sit in history), so a retry after a 401 would
+ * reuse the rejected token, while this reads the one a rotation delivered in the meantime.
+ *
+ * The workflow is asked by the `apiAccess` query through `client`, which must reach the workflow's
+ * namespace; the query has no run id, so it reaches the latest run after a continue-as-new.
+ *
+ * @throws StatefulError `stateful.no_api_token` (the workflow holds no token yet; a retry can succeed),
+ *   `stateful.workflow_unreachable` (the query failed), `stateful.wrong_context` (not in an activity).
+ *
+ * @example
+ * ```ts
+ * export function createActivities(client: Client) {
+ *   return {
+ *     async fetchCatalogPage(page: number): Promise<Item[]> {
+ *       const { token, apiUrl } = await currentApiAccess(client);
+ *       const res = await fetch(`${apiUrl}/catalog?page=${page}`, { headers: { authorization: `Bearer ${token}` } });
+ *       if (res.status === 401) throw new Error('token rejected'); // retried with the then-current token
+ *       return res.json();
+ *     },
+ *   };
+ * }
+ * ```
+ */
+export async function currentApiAccess(client: Client): Promise<ApiAccess> {
+  const workflowId = callingWorkflowId();
+  let access: ApiAccess | null;
+  try {
+    access = await client.workflow.getHandle(workflowId).query(apiAccessQuery);
+  } catch (cause) {
+    throw new StatefulError(
+      'stateful.workflow_unreachable',
+      `cannot read the apiToken of workflow ${workflowId}: the apiAccess query failed (is it a running StatefulWorkflow with a worker?)`,
+      { cause },
+    );
+  }
+  if (access === null) {
+    throw new StatefulError(
+      'stateful.no_api_token',
+      `workflow ${workflowId} holds no apiToken yet; rotate one in with rotateApiToken`,
+    );
+  }
+  return access;
+}
+
+function callingWorkflowId(): string {
+  let workflowId: string | undefined;
+  let cause: unknown;
+  try {
+    // Undefined for a standalone activity, which has no workflow to ask.
+    workflowId = Context.current().info.workflowExecution?.workflowId;
+  } catch (err) {
+    cause = err;
+  }
+  if (workflowId === undefined) {
+    throw new StatefulError(
+      'stateful.wrong_context',
+      'currentApiAccess must be called inside an activity started by a workflow',
+      { cause },
+    );
+  }
+  return workflowId;
+}

@@ -1,0 +1,109 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CODEC_KEYS_ENV } from '../../src/codec/codec-keys.js';
+import { getApiTokenInfo, rotateApiToken, startParent } from '../../src/stateful/client.js';
+import {
+  eventually,
+  type StatefulHarness,
+  statefulHarness,
+  treeIds,
+  treeState,
+} from './fixtures/stateful/harness.js';
+import { treeNode } from './fixtures/stateful/workflows.js';
+import { devConfig } from './helpers.js';
+
+const config = devConfig();
+const workerMain = fileURLToPath(new URL('./fixtures/stateful/worker-main.ts', import.meta.url));
+
+describe('a worker killed (kill -9) in the middle of a propagation', () => {
+  const taskQueue = `stateful-kill-${randomUUID()}`;
+  const rootId = `kill-${randomUUID()}`;
+  const ids = treeIds(rootId, 5, 2);
+  const excludedIds = ids.filter((id) => id === `${rootId}.c2` || id.startsWith(`${rootId}.c2.`));
+  const optedInIds = ids.filter((id) => !excludedIds.includes(id));
+  const first = `tok-first-${randomUUID()}`;
+  const second = `tok-second-${randomUUID()}`;
+  let h: StatefulHarness;
+  const workers: ChildProcess[] = [];
+
+  /** Starts a worker process and resolves once it polls. */
+  async function startWorkerProcess(): Promise<ChildProcess> {
+    const child = spawn(process.execPath, ['--import', 'tsx', workerMain], {
+      env: {
+        ...process.env,
+        STATEFUL_DEV_CONFIG: JSON.stringify(config),
+        STATEFUL_TASK_QUEUE: taskQueue,
+        [CODEC_KEYS_ENV]: h.codecKeysEnv,
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    workers.push(child);
+    await new Promise<void>((resolve, reject) => {
+      child.stdout?.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('worker ready')) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`worker process exited early with ${code}`)));
+    });
+    return child;
+  }
+
+  const exited = (child: ChildProcess) =>
+    child.exitCode !== null || child.signalCode !== null
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => child.once('exit', () => resolve()));
+
+  beforeAll(async () => {
+    h = await statefulHarness(config);
+  });
+
+  afterAll(async () => {
+    await h?.client.workflow
+      .getHandle(rootId)
+      .terminate('test over')
+      .catch(() => {});
+    for (const child of workers) {
+      child.kill('SIGTERM');
+      await exited(child);
+    }
+    await h?.close();
+  });
+
+  it('lets every opted-in workflow converge on the new token after a new worker takes over', async () => {
+    const killed = await startWorkerProcess();
+    await startParent(h.client, treeNode, {
+      taskQueue,
+      workflowId: rootId,
+      input: { depth: 2, fanout: 5, excluded: [2], workflowTaskTimeout: '2 seconds' },
+      workflowTaskTimeout: '2 seconds',
+      apiToken: first,
+    });
+    await eventually(
+      () => treeState(h.client, optedInIds),
+      (states) => states.every((s) => s.token === first && s.info.children.pending === 0),
+    );
+
+    await rotateApiToken(h.client, rootId, second);
+    // Kill as soon as the root holds the new token but still owes it to its children.
+    const atKill = await eventually(
+      () => getApiTokenInfo(h.client, rootId),
+      (info) => info.version === 2 && info.children.pending > 0,
+      { intervalMs: 20, timeoutMs: 30_000 },
+    );
+    killed.kill('SIGKILL');
+    await exited(killed);
+    expect(killed.signalCode).toBe('SIGKILL');
+    expect(atKill.children.pending).toBeGreaterThan(0);
+
+    await startWorkerProcess();
+    const states = await eventually(
+      () => treeState(h.client, optedInIds),
+      (s) => s.every((n) => n.token === second && n.info.version === 2 && n.info.children.pending === 0),
+      { timeoutMs: 90_000 },
+    );
+    expect(states).toHaveLength(25);
+    const excluded = await treeState(h.client, excludedIds);
+    expect(excluded.every((s) => s.token === null && s.info.version === 0)).toBe(true);
+  });
+});
