@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { ClientCredentialsTokenSource } from '../auth/client-credentials.js';
 import { RefreshingToken, type RefreshingTokenOptions } from '../auth/refreshing-token.js';
+import { AesGcmPayloadCodec } from '../codec/aes-gcm-codec.js';
+import { parseCodecKeys } from '../codec/codec-keys.js';
 import { writeJsonFileAtomic } from '../json-file.js';
 import type { TlsOptions } from '../temporal/tls.js';
 import { DevStackError } from './errors.js';
@@ -14,6 +16,8 @@ export interface DevAppCredentials {
 
 /** The dev stack's address book, `.tokenrelay/dev.json` (mode 0600): everything a tool needs to connect. */
 export interface DevConfig {
+  /** First port of the stack's port plan (see devPorts). */
+  portBase: number;
   temporal: {
     address: string;
     namespace: string;
@@ -24,8 +28,22 @@ export interface DevConfig {
     /** The admin client certificate (same CA), for operator tools. */
     adminCertPath: string;
     adminKeyPath: string;
+    /** The server's Prometheus endpoint (`http://127.0.0.1:<port>/metrics`). */
+    metricsUrl: string;
   };
-  issuer: { url: string; tokenUrl: string; jwksUrl: string; audience: string };
+  issuer: {
+    url: string;
+    tokenUrl: string;
+    jwksUrl: string;
+    audience: string;
+    /** How often Temporal re-reads the JWKS (and so how early a new signing key is published). */
+    jwksRefreshSeconds: number;
+  };
+  /**
+   * Payload encryption keys (`TOKENRELAY_CODEC_KEYS` format: `id:base64,…`, first encrypts). Kept
+   * across `dev up` runs, since existing histories can only be read with them.
+   */
+  codec: { keys: string };
   /** worker: `default:write`; admin: `temporal-system:admin`; reader: `default:read`; outsider: another namespace only. */
   apps: Record<DevAppName, DevAppCredentials>;
 }
@@ -63,6 +81,11 @@ export function devToken(
       clientSecret: creds.clientSecret,
     }),
   });
+}
+
+/** The dev stack's payload codec: what workers and clients on it use to keep tokens out of history. */
+export function devCodec(config: DevConfig): Promise<AesGcmPayloadCodec> {
+  return AesGcmPayloadCodec.create(parseCodecKeys(config.codec.keys));
 }
 
 /** mTLS options for the dev stack, with the worker's (default) or the admin's client certificate. */

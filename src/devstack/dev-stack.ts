@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
+import { generateCodecKey } from '../codec/codec-keys.js';
 import { ApplicationStore, type ApplicationsFile } from '../issuer/applications.js';
 import { generateKeyId, generateSecret, hashSecret } from '../issuer/secrets.js';
 import { packageRoot } from '../package-root.js';
@@ -45,6 +46,11 @@ export interface DevUpOptions {
   portBase?: number;
   /** Token lifetime the dev issuer grants. Default 600 s. */
   tokenLifetimeSeconds?: number;
+  /**
+   * How often Temporal re-reads the issuer's JWKS; the issuer publishes a new signing key at least
+   * this long before using it. Default 30 s. Short values make key rotation quick to watch (tests).
+   */
+  jwksRefreshSeconds?: number;
   onStep?: (step: DevUpStep) => void;
 }
 
@@ -87,13 +93,25 @@ export async function devUp(options: DevUpOptions = {}): Promise<DevUpResult> {
   ]) {
     await mkdir(dir, { recursive: true, mode: 0o700 });
   }
+  // Read before anything may remove dev.json: histories in the kept Temporal data need these keys.
+  const codec = (await readDevConfig(layout.devConfigPath).catch(() => undefined))?.codec ?? {
+    keys: `dev-${new Date().toISOString().slice(0, 10).replaceAll('-', '')}:${generateCodecKey()}`,
+  };
   step({ step: 'pki' });
   const { paths: pki, generated } = await ensureDevPki(layout.pkiDir);
   if (generated) await rm(layout.devConfigPath, { force: true });
   await assertPortsFree([{ port: ports.issuer, role: 'tokenrelay issuer' }, ...ports.temporal]);
 
   const issuerUrl = `http://127.0.0.1:${ports.issuer}`;
+  const jwksRefreshSeconds = options.jwksRefreshSeconds ?? 30;
+  if (!Number.isInteger(jwksRefreshSeconds) || jwksRefreshSeconds < 1) {
+    throw new DevStackError(
+      'devstack.invalid_state',
+      `jwksRefreshSeconds must be a whole number of seconds >= 1, got ${jwksRefreshSeconds}`,
+    );
+  }
   const apps = await ensureDevApplications(layout, options.tokenLifetimeSeconds);
+
   await writeFile(
     layout.issuerConfigPath,
     `${JSON.stringify(
@@ -103,6 +121,8 @@ export async function devUp(options: DevUpOptions = {}): Promise<DevUpResult> {
         host: '127.0.0.1',
         port: ports.issuer,
         defaultTokenLifetimeSeconds: options.tokenLifetimeSeconds ?? 600,
+        verifierJwksRefreshSeconds: jwksRefreshSeconds,
+        auditLogPath: 'audit.log',
         applicationsPath: 'applications.json',
         signingKeysPath: 'signing-keys.json',
       },
@@ -112,6 +132,7 @@ export async function devUp(options: DevUpOptions = {}): Promise<DevUpResult> {
     { mode: 0o600 },
   );
   const config: DevConfig = {
+    portBase: ports.base,
     temporal: {
       address: `127.0.0.1:${ports.frontend}`,
       namespace: DEV_NAMESPACE,
@@ -121,13 +142,16 @@ export async function devUp(options: DevUpOptions = {}): Promise<DevUpResult> {
       clientKeyPath: pki.clients.worker.keyPath,
       adminCertPath: pki.clients.admin.certPath,
       adminKeyPath: pki.clients.admin.keyPath,
+      metricsUrl: `http://127.0.0.1:${ports.temporalMetrics}/metrics`,
     },
     issuer: {
       url: issuerUrl,
       tokenUrl: `${issuerUrl}/oauth/token`,
       jwksUrl: `${issuerUrl}/.well-known/jwks.json`,
       audience: DEV_AUDIENCE,
+      jwksRefreshSeconds,
     },
+    codec,
     apps,
   };
 
@@ -158,6 +182,37 @@ export async function devDown(options: { root?: string } = {}): Promise<{ stoppe
   if (await stopDaemon(layout.temporalPidPath)) stopped.push('temporal');
   if (await stopDaemon(layout.issuerPidPath)) stopped.push('issuer');
   return { stopped };
+}
+
+export type DevService = 'issuer' | 'temporal';
+
+/**
+ * Stops one service of a running stack, leaving the other up: for exercising outages (an issuer that
+ * is down, a Temporal server restart). Returns whether it was running.
+ */
+export async function devStopService(service: DevService, options: { root?: string } = {}): Promise<boolean> {
+  const layout = devLayout(options.root);
+  return stopDaemon(service === 'issuer' ? layout.issuerPidPath : layout.temporalPidPath);
+}
+
+/** Starts one stopped service of a stack brought up before, with its existing state, and waits until it serves. */
+export async function devStartService(service: DevService, options: { root?: string } = {}): Promise<void> {
+  const layout = devLayout(options.root);
+  const config = await readDevConfig(layout.devConfigPath);
+  if (service === 'issuer') {
+    if ((await runningPid(layout.issuerPidPath)) === undefined) await startIssuerDaemon(layout);
+    await waitFor('the issuer', layout.issuerPidPath, layout.issuerLogPath, 20_000, () =>
+      issuerHealthy(config.issuer.url),
+    );
+    return;
+  }
+  if ((await runningPid(layout.temporalPidPath)) === undefined) {
+    const serverBinary = await ensureTemporalServer();
+    await startTemporalDaemon(layout, serverBinary, config, config.portBase);
+  }
+  await waitFor('the Temporal server', layout.temporalPidPath, layout.temporalLogPath, 90_000, () =>
+    workerTokenAccepted(config),
+  );
 }
 
 export interface DevStatus {
@@ -262,6 +317,8 @@ async function startTemporalDaemon(
       TOKENRELAY_PORT_BASE: String(portBase),
       TOKENRELAY_JWKS_URL: config.issuer.jwksUrl,
       TOKENRELAY_JWT_AUDIENCE: config.issuer.audience,
+      // Must match verifierJwksRefreshSeconds in issuer.json: the rotation schedule relies on it.
+      TOKENRELAY_JWKS_REFRESH: `${config.issuer.jwksRefreshSeconds}s`,
     },
     cwd: layout.temporalDir,
     logPath: layout.temporalLogPath,

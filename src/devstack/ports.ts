@@ -6,6 +6,8 @@ export interface DevPorts {
   base: number;
   issuer: number;
   frontend: number;
+  /** The Temporal server's Prometheus endpoint. */
+  temporalMetrics: number;
   /** Every port the Temporal server listens on, with a name for error messages. */
   temporal: Array<{ port: number; role: string }>;
 }
@@ -23,6 +25,7 @@ export function devPorts(base: number = Number(process.env.TOKENRELAY_PORT_BASE 
     base,
     issuer: base + 180,
     frontend: base + 33,
+    temporalMetrics: base + 90,
     temporal: [
       at(33, 'Temporal frontend gRPC'),
       at(43, 'Temporal frontend membership'),
@@ -36,6 +39,7 @@ export function devPorts(base: number = Number(process.env.TOKENRELAY_PORT_BASE 
       at(45, 'Temporal matching membership'),
       at(39, 'Temporal worker gRPC'),
       at(49, 'Temporal worker membership'),
+      at(90, 'Temporal Prometheus metrics'),
     ],
   };
 }

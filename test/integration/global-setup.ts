@@ -23,6 +23,8 @@ export default async function setup(project: TestProject) {
     root,
     reset: true,
     portBase: Number(process.env.TOKENRELAY_TEST_PORT_BASE ?? 27200),
+    // Key rotation waits for the verifier's JWKS refresh; 3 s keeps the rotation test short.
+    jwksRefreshSeconds: 3,
     onStep: devUpReporter(),
   });
   process.stderr.write(`[dev up] test stack ready in ${((Date.now() - started) / 1000).toFixed(1)}s\n`);

@@ -16,7 +16,7 @@ const TOKEN_LIFETIME_S = 10;
 let state: IssuerState;
 
 beforeAll(async () => {
-  // The dev issuer and Temporal both read TOKENRELAY_JWKS_REFRESH (default 30s), as does this config.
+  // issuer.json carries the refresh interval dev up gave Temporal (3 s on the test stack).
   state = await openIssuerState(join(inject('devRoot'), 'issuer'));
 });
 
