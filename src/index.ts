@@ -20,13 +20,80 @@ export {
   type TokenSource,
   type TokenSourceLike,
 } from './auth/token-source.js';
+export { AesGcmPayloadCodec, type AesGcmPayloadCodecOptions } from './codec/aes-gcm-codec.js';
+export { CODEC_KEYS_ENV, codecFromEnv, generateCodecKey, parseCodecKeys } from './codec/codec-keys.js';
+export { CodecError, type CodecErrorCode } from './codec/errors.js';
 export { type DevConfig, devTls, devToken, readDevConfig } from './devstack/dev-config.js';
 export { TokenRelayError } from './errors.js';
 export {
+  type AccessKeyView,
+  type ApplicationAdminOptions,
+  type ApplicationView,
+  type CreatedAccessKey,
+  createAccessKey,
+  createApplication,
+  deleteApplication,
+  getApplication,
+  listApplications,
+  type NewApplication,
+  pauseAccessKey,
+  resumeAccessKey,
+  revokeAccessKey,
+} from './issuer/application-admin.js';
+export { type AuditEvent, AuditLog, type AuditSink } from './issuer/audit-log.js';
+export { type IssuerConfig, loadIssuerConfig } from './issuer/config.js';
+export { IssuerStateError, type IssuerStateErrorCode } from './issuer/errors.js';
+export { defaultIssuerStateDir, type IssuerState, openIssuerState } from './issuer/issuer-state.js';
+export { type RunningIssuer, startIssuer } from './issuer/run.js';
+export {
+  listSigningKeys,
+  rotateSigningKey,
+  type SigningKeyAdminOptions,
+  type SigningKeyInfo,
+} from './issuer/signing-key-admin.js';
+export type { SigningKeyState } from './issuer/signing-key-schedule.js';
+export {
+  type AllowedAlgorithm,
+  createTokenValidator,
+  TokenValidationError,
+  type TokenValidationErrorCode,
+  type ValidatedToken,
+  type ValidateTokenOptions,
+  validateToken,
+} from './issuer/validate-token.js';
+export { currentApiAccess } from './stateful/activity.js';
+export {
+  getApiToken,
+  getApiTokenInfo,
+  rotateApiToken,
+  type StartParentOptions,
+  startParent,
+} from './stateful/client.js';
+export { StatefulError, type StatefulErrorCode } from './stateful/errors.js';
+export type { ApiAccess, ApiTokenEnvelope, ApiTokenInfo } from './stateful/messages.js';
+export {
+  type AuthInterceptorOptions,
+  type AuthRejectedEvent,
+  authInterceptors,
   bearerTokenInterceptor,
+} from './temporal/auth-interceptors.js';
+export {
+  type ConnectClientOptions,
   type ConnectOptions,
   connectClient,
   connectWorker,
 } from './temporal/connect.js';
 export { TemporalConnectError, type TemporalConnectErrorCode } from './temporal/errors.js';
+export {
+  type RunWorkerOptions,
+  runWorker,
+  SupervisedWorker,
+  startWorker,
+  type WorkerFailedEvent,
+} from './temporal/run-worker.js';
+export {
+  type ConnectionSettings,
+  type EnvConfigOptions,
+  resolveConnectionSettings,
+} from './temporal/settings.js';
 export { loadTlsConfig, type TlsOptions } from './temporal/tls.js';

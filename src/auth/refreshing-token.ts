@@ -21,6 +21,12 @@ export interface RefreshingTokenOptions {
   initialBackoffMs?: number;
   /** Longest retry delay. Default 30000 ms. */
   maxBackoffMs?: number;
+  /**
+   * After a server rejects a token, `refreshRejected()` fetches a new one only if the rejected token
+   * is at least this old: a token that fresh was refused for its permissions, not its age, and
+   * refetching would only load the issuer. Default 2000 ms.
+   */
+  minRejectedRefreshIntervalMs?: number;
   /** Clock; injectable for tests. Default `Date.now`. */
   now?: () => number;
   /** Jitter source in [0, 1); injectable for tests. Default `Math.random`. */
@@ -68,10 +74,12 @@ export class RefreshingToken extends EventEmitter<RefreshingTokenEvents> {
   private readonly safetyMarginMs: number;
   private readonly initialBackoffMs: number;
   private readonly maxBackoffMs: number;
+  private readonly minRejectedRefreshIntervalMs: number;
   private readonly now: () => number;
   private readonly random: () => number;
 
   private cached: AccessToken | undefined;
+  private cachedAt = 0;
   private pending: Promise<AccessToken> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private failures = 0;
@@ -92,6 +100,10 @@ export class RefreshingToken extends EventEmitter<RefreshingTokenEvents> {
     if (this.maxBackoffMs < this.initialBackoffMs) {
       throw new TypeError('RefreshingTokenOptions.maxBackoffMs must be >= initialBackoffMs');
     }
+    this.minRejectedRefreshIntervalMs = nonNegative(
+      options.minRejectedRefreshIntervalMs ?? 2_000,
+      'minRejectedRefreshIntervalMs',
+    );
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
   }
@@ -114,6 +126,25 @@ export class RefreshingToken extends EventEmitter<RefreshingTokenEvents> {
    */
   async refresh(): Promise<string> {
     return (await this.fetch()).token;
+  }
+
+  /**
+   * Called when a server refused `rejected`. Returns a different token worth one more try: the one
+   * already cached if it has moved on, else a newly fetched one. Returns undefined when no different
+   * token can be had — the rejected token is too fresh to be the problem (see
+   * `minRejectedRefreshIntervalMs`) or the fetch failed — so callers do not retry a call bound to fail.
+   */
+  async refreshRejected(rejected: string): Promise<string | undefined> {
+    const cached = this.validCached();
+    if (cached && cached.token !== rejected) return cached.token;
+    if (cached && this.now() - this.cachedAt < this.minRejectedRefreshIntervalMs) return undefined;
+    try {
+      const token = await this.refresh();
+      return token === rejected ? undefined : token;
+    } catch {
+      // Reported through 'refreshFailed'.
+      return undefined;
+    }
   }
 
   /** A snapshot for health checks and metrics; contains no token. */
@@ -175,6 +206,7 @@ export class RefreshingToken extends EventEmitter<RefreshingTokenEvents> {
     if (seq > this.appliedSeq) {
       this.appliedSeq = seq;
       this.cached = result;
+      this.cachedAt = this.now();
       this.failures = 0;
       this.lastError = undefined;
       this.schedule(this.refreshDelay(result, startedAt));

@@ -1,101 +1,92 @@
-import { status as GrpcStatus, InterceptingCall, type Interceptor, type Metadata } from '@grpc/grpc-js';
-import { Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
+import { Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { RefreshingToken } from '../auth/refreshing-token.js';
+import { type AuthRejectedEvent, authInterceptors } from './auth-interceptors.js';
 import { TemporalConnectError } from './errors.js';
-import { loadTlsConfig, type TlsOptions } from './tls.js';
+import { type ConnectionSettings, resolveConnectionSettings } from './settings.js';
+import { loadTlsConfig } from './tls.js';
 
-export interface ConnectOptions {
-  /** `host:port` of the Temporal frontend. */
-  address: string;
-  /** mTLS material. */
-  tls: TlsOptions;
+export interface ConnectOptions extends ConnectionSettings {
   /** Supplies the JWT sent as `authorization: Bearer …` on every call. */
   token: RefreshingToken;
+}
+
+export interface ConnectClientOptions extends ConnectOptions {
+  /** Called when the server refuses a call's token (PermissionDenied/Unauthenticated); for metrics. */
+  onAuthRejected?: (event: AuthRejectedEvent) => void;
 }
 
 /**
  * A worker `NativeConnection` that always carries a fresh token: the first connect waits for a token,
  * and every refresh is pushed with `setApiKey` (not `setMetadata`, which would drop other headers).
+ * Closing the connection stops the pushes.
+ *
+ * @example
+ * const token = new RefreshingToken({ source: new ClientCredentialsTokenSource({ tokenUrl, clientId, clientSecret }) });
+ * const connection = await connectWorker({ address: 'temporal:7233', tls: { caCertPath, clientCertPath, clientKeyPath }, token });
+ * const worker = await Worker.create({ connection, taskQueue: 'orders', workflowsPath, activities });
  */
 export async function connectWorker(options: ConnectOptions): Promise<NativeConnection> {
-  validate(options, 'connectWorker');
-  const tls = await loadTlsConfig(options.tls);
+  const settings = resolveConnectionSettings(options, 'connectWorker');
+  requireToken(options, 'connectWorker');
+  const tls = await loadTlsConfig(settings.tls);
   const apiKey = await options.token.get();
-  const connection = await NativeConnection.connect({ address: options.address, tls, apiKey }).catch(
+  const connection = await NativeConnection.connect({ address: settings.address, tls, apiKey }).catch(
     (err: unknown) => {
-      throw connectError(options.address, err, tls.clientCertPair !== undefined);
+      throw connectError(settings.address, err, tls.clientCertPair !== undefined);
     },
   );
   const onRefreshed = ({ token }: { token: string }) => {
     connection.setApiKey(token).catch(() => {
-      // The connection was closed: it needs no more tokens.
+      // Closed underneath us: it needs no more tokens.
       options.token.off('refreshed', onRefreshed);
     });
   };
   options.token.on('refreshed', onRefreshed);
+  // A token refreshed between get() and the listener would otherwise be missed until the next one.
+  const latest = options.token.current();
+  if (latest !== undefined && latest !== apiKey) onRefreshed({ token: latest });
+  const close = connection.close.bind(connection);
+  connection.close = async () => {
+    options.token.off('refreshed', onRefreshed);
+    await close();
+  };
   return connection;
 }
 
 /**
- * A client `Connection` whose interceptor puts the current token on every call. It runs after
- * Temporal's retry interceptor, so every retry attempt carries the newest token.
+ * A client `Connection` whose interceptors put the current token on every call attempt (see
+ * {@link authInterceptors}): retries carry the newest token, and a call refused because its token
+ * went stale is retried once with a new one.
+ *
+ * @example
+ * const connection = await connectClient({ address, tls, token });
+ * const client = new Client({ connection, namespace: 'default' });
  */
-export async function connectClient(options: ConnectOptions): Promise<Connection> {
-  validate(options, 'connectClient');
-  const tls = await loadTlsConfig(options.tls);
+export async function connectClient(options: ConnectClientOptions): Promise<Connection> {
+  const settings = resolveConnectionSettings(options, 'connectClient');
+  requireToken(options, 'connectClient');
+  const tls = await loadTlsConfig(settings.tls);
   await options.token.get();
   return Connection.connect({
-    address: options.address,
+    address: settings.address,
     tls,
-    interceptors: [
-      makeGrpcRetryInterceptor(defaultGrpcRetryOptions()),
-      bearerTokenInterceptor(options.token),
-    ],
+    interceptors: authInterceptors({
+      token: options.token,
+      ...(options.onAuthRejected ? { onRejected: options.onAuthRejected } : {}),
+    }),
   }).catch((err: unknown) => {
-    throw connectError(options.address, err, tls.clientCertPair !== undefined);
+    throw connectError(settings.address, err, tls.clientCertPair !== undefined);
   });
 }
 
-/**
- * Attaches `authorization: Bearer <token>` per call attempt. When nothing valid is cached it waits for
- * the refresh in flight instead of sending a call bound to fail; when the server still says
- * PermissionDenied/Unauthenticated it forces a refresh so the next attempt has a new token.
- */
-export function bearerTokenInterceptor(token: RefreshingToken): Interceptor {
-  return (callOptions, nextCall) =>
-    new InterceptingCall(nextCall(callOptions), {
-      start(metadata: Metadata, _listener, next) {
-        const send = (value: string | undefined) => {
-          if (value !== undefined) metadata.set('authorization', `Bearer ${value}`);
-          next(metadata, {
-            onReceiveStatus(status, nextStatus) {
-              if (
-                status.code === GrpcStatus.PERMISSION_DENIED ||
-                status.code === GrpcStatus.UNAUTHENTICATED
-              ) {
-                token.refresh().catch(() => {
-                  // Reported through the token's 'refreshFailed' event.
-                });
-              }
-              nextStatus(status);
-            },
-          });
-        };
-        const current = token.current();
-        if (current !== undefined) send(current);
-        else token.get().then(send, () => send(undefined));
-      },
-    });
-}
-
-function validate(options: ConnectOptions, fn: string): void {
-  if (!options || typeof options.address !== 'string' || !/^[^:]+:\d+$/.test(options.address)) {
-    throw new TypeError(`${fn}: options.address must be "host:port"`);
-  }
-  if (!options.tls) throw new TypeError(`${fn}: options.tls is required (mTLS material)`);
-  if (!options.token || typeof options.token.get !== 'function') {
-    throw new TypeError(`${fn}: options.token must be a RefreshingToken`);
+function requireToken(options: ConnectOptions, fn: string): void {
+  const t = options.token as Partial<RefreshingToken> | undefined;
+  // Duck-typed: two copies of tokenrelay in one process (dist and source) must still interoperate.
+  if (typeof t?.get !== 'function' || typeof t.current !== 'function' || typeof t.on !== 'function') {
+    throw new TypeError(
+      `${fn}: options.token must be a RefreshingToken (wrap your token source: new RefreshingToken({ source }))`,
+    );
   }
 }
 

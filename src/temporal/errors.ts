@@ -3,6 +3,10 @@ import { TokenRelayError } from '../errors.js';
 export type TemporalConnectErrorCode =
   /** A TLS file could not be read. */
   | 'temporal.tls_file_unreadable'
+  /** The client certificate and key are not PEM or do not belong together. */
+  | 'temporal.tls_material_invalid'
+  /** The Temporal CLI configuration (temporal.toml / TEMPORAL_* env) could not be read. */
+  | 'temporal.config_invalid'
   /** Connecting failed; the message says whether TLS, the address or authorization is the likely cause. */
   | 'temporal.connect_failed';
 

@@ -4,7 +4,7 @@ import { Client } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import * as activities from '../../activities/index.js';
 import type { DevConfig } from '../devstack/dev-config.js';
-import { devTls, devToken } from '../devstack/dev-config.js';
+import { devCodec, devTls, devToken } from '../devstack/dev-config.js';
 import { packageRoot } from '../package-root.js';
 import { connectClient, connectWorker } from './connect.js';
 
@@ -20,14 +20,20 @@ export async function runSmokeWorkflow(config: DevConfig, name = 'tokenrelay'): 
   const clientConnection = await connectClient({ address, tls, token });
   try {
     const taskQueue = `smoke-${randomUUID()}`;
+    const dataConverter = { payloadCodecs: [await devCodec(config)] };
     const worker = await Worker.create({
       connection: workerConnection,
       namespace: config.temporal.namespace,
       taskQueue,
       workflowsPath: join(packageRoot(), 'workflows', 'index.ts'),
       activities,
+      dataConverter,
     });
-    const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
+    const client = new Client({
+      connection: clientConnection,
+      namespace: config.temporal.namespace,
+      dataConverter,
+    });
     return await worker.runUntil(
       client.workflow.execute('smokeWorkflow', { taskQueue, workflowId: taskQueue, args: [name] }),
     );

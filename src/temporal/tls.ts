@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { createSecureContext } from 'node:tls';
 import type { TLSConfig } from '@temporalio/client';
 import { TemporalConnectError } from './errors.js';
 
@@ -27,6 +28,7 @@ export async function loadTlsConfig(options: TlsOptions): Promise<TLSConfig> {
   if ((cert === undefined) !== (key === undefined)) {
     throw new TypeError('TlsOptions: clientCert(Path) and clientKey(Path) must be given together');
   }
+  if (cert && key) assertKeyMatchesCertificate(cert, key);
   return {
     ...(options.serverName ? { serverNameOverride: options.serverName } : {}),
     ...(ca ? { serverRootCACertificate: ca } : {}),
@@ -51,6 +53,24 @@ async function material(
     throw new TemporalConnectError(
       'temporal.tls_file_unreadable',
       `cannot read ${name}Path ${path}: ${(cause as NodeJS.ErrnoException).code ?? 'error'}`,
+      { cause },
+    );
+  }
+}
+
+/**
+ * Fails early, with a message naming the cause, on a certificate/key pair that cannot work: the native
+ * connection would otherwise report only a generic TLS failure, and a rotation caught between writing
+ * the certificate and the key would look like a server problem.
+ */
+function assertKeyMatchesCertificate(cert: Buffer, key: Buffer): void {
+  try {
+    createSecureContext({ cert, key });
+  } catch (cause) {
+    throw new TemporalConnectError(
+      'temporal.tls_material_invalid',
+      `the client certificate and key cannot be used together: ${(cause as Error).message} ` +
+        '(check that clientKey belongs to clientCert and both are PEM)',
       { cause },
     );
   }

@@ -1,8 +1,14 @@
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
 import { Connection } from '@temporalio/client';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { ClientCredentialsTokenSource } from '../../src/auth/client-credentials.js';
+import { RefreshingToken, type RefreshingTokenOptions } from '../../src/auth/refreshing-token.js';
 import type { DevConfig } from '../../src/devstack/dev-config.js';
+import { devLayout } from '../../src/devstack/layout.js';
+import { createApplication } from '../../src/issuer/application-admin.js';
 
 export function devConfig(): DevConfig {
   return inject('devConfig');
@@ -73,4 +79,95 @@ export async function issueToken(config: DevConfig, app: keyof DevConfig['apps']
     clientSecret,
   });
   return (await source.getToken()).token;
+}
+
+/**
+ * A fresh application on the test stack's issuer (separate from the dev apps, so its token lifetime
+ * can be short without affecting other tests). The issuer picks it up without a restart.
+ */
+export async function createTestApp(
+  options: { permissions?: string[]; tokenLifetimeSeconds?: number } = {},
+): Promise<{ clientId: string; clientSecret: string }> {
+  const { key } = await createApplication(
+    { applicationsPath: devLayout(inject('devRoot')).applicationsPath },
+    {
+      id: `test-${randomUUID().slice(0, 8)}`,
+      permissions: options.permissions ?? ['default:write'],
+      ...(options.tokenLifetimeSeconds ? { tokenLifetimeSeconds: options.tokenLifetimeSeconds } : {}),
+    },
+  );
+  return { clientId: key.keyId, clientSecret: key.secret };
+}
+
+/** A RefreshingToken for `credentials` on the test stack's issuer. */
+export function refreshingTokenFor(
+  config: DevConfig,
+  credentials: { clientId: string; clientSecret: string },
+  options: Partial<RefreshingTokenOptions> = {},
+): RefreshingToken {
+  return new RefreshingToken({
+    source: new ClientCredentialsTokenSource({ tokenUrl: config.issuer.tokenUrl, ...credentials }),
+    ...options,
+  });
+}
+
+/**
+ * Installs the Temporal Runtime (once per test file: vitest runs each file in its own process) so a
+ * test can watch the worker's side: every core log entry that mentions an authorization failure
+ * (refused polls, heartbeats, completions) is counted, and core's request counter shows the worker
+ * was actually talking to the server.
+ */
+export async function installCountingRuntime(): Promise<{
+  /** Worker log entries about refused calls so far. */
+  authFailures(): number;
+  /** Calls the worker's core made so far. */
+  requests(): Promise<number>;
+}> {
+  const port = await freePort();
+  let authFailures = 0;
+  const authWords = /permission ?denied|unauthenticated|unauthorized/i;
+  Runtime.install({
+    logger: new DefaultLogger('WARN', (entry) => {
+      if (authWords.test(`${entry.message} ${JSON.stringify(entry.meta ?? {})}`)) authFailures += 1;
+      process.stderr.write(`[worker ${entry.level}] ${entry.message}\n`);
+    }),
+    telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${port}` } } },
+  });
+  return {
+    authFailures: () => authFailures,
+    requests: () => sumMetric(`http://127.0.0.1:${port}/metrics`, /^temporal_(long_)?request\{/),
+  };
+}
+
+/**
+ * Calls the Temporal server refused for authorization so far, as the server itself records them:
+ * tokens it could not accept at all (expired, bad signature, unknown key) appear only as
+ * "Authorization error" lines in its log; tokens whose permissions did not cover the call are
+ * counted in its metrics. The server publishes counters about once a second, so read after a pause.
+ */
+export async function serverAuthRefusals(config: DevConfig): Promise<number> {
+  const log = await readFile(devLayout(inject('devRoot')).temporalLogPath, 'utf8');
+  const badTokens = log.split('\n').filter((line) => line.includes('"msg":"Authorization error"')).length;
+  const denied = await sumMetric(
+    config.temporal.metricsUrl,
+    /^service_errors_(unauthorized|authorize_failed)\{/,
+  );
+  return badTokens + denied;
+}
+
+async function sumMetric(url: string, metric: RegExp): Promise<number> {
+  const text = await (await fetch(url)).text();
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (metric.test(line)) total += Number(line.split(' ').at(-1));
+  }
+  return total;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }

@@ -1,4 +1,7 @@
+import { generateKeyPair, SignJWT } from 'jose';
+import { MockAgent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { KeySecretTokenSource } from '../../../src/auth/client-credentials.js';
 import { AuthError } from '../../../src/auth/errors.js';
 import {
   type RefreshedEvent,
@@ -6,6 +9,8 @@ import {
   RefreshingToken,
 } from '../../../src/auth/refreshing-token.js';
 import type { AccessToken } from '../../../src/auth/token-source.js';
+
+const keys = generateKeyPair('ES256');
 
 /** A token source whose answers the test scripts, counting every call. */
 function scriptedSource(answer: (call: number) => Promise<AccessToken> | AccessToken) {
@@ -162,5 +167,109 @@ describe('RefreshingToken', () => {
       /maxBackoffMs/,
     );
     expect(() => new RefreshingToken({ source: {} as never })).toThrow(TypeError);
+  });
+});
+
+describe('RefreshingToken.refreshRejected', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ now: 1_000_000 });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('hands out the cached token when it already differs from the rejected one, without fetching', async () => {
+    const source = scriptedSource((n) => ({ token: `t${n}`, expiresAt: Date.now() + 60_000 }));
+    const token = new RefreshingToken({ source });
+    await token.get();
+    expect(await token.refreshRejected('some-older-token')).toBe('t1');
+    expect(source.calls).toBe(1);
+    token.stop();
+  });
+
+  it('fetches a new token when the rejected one is the cached one and old enough', async () => {
+    const source = scriptedSource((n) => ({ token: `t${n}`, expiresAt: Date.now() + 60_000 }));
+    const token = new RefreshingToken({ source, minRejectedRefreshIntervalMs: 2_000 });
+    await token.get();
+    await vi.advanceTimersByTimeAsync(2_500);
+    expect(await token.refreshRejected('t1')).toBe('t2');
+    expect(source.calls).toBe(2);
+    token.stop();
+  });
+
+  it('does not refetch for a token refused moments after it was fetched: its permissions, not its age, were the problem', async () => {
+    const source = scriptedSource((n) => ({ token: `t${n}`, expiresAt: Date.now() + 60_000 }));
+    const token = new RefreshingToken({ source, minRejectedRefreshIntervalMs: 2_000 });
+    await token.get();
+    const answers = await Promise.all(Array.from({ length: 50 }, () => token.refreshRejected('t1')));
+    expect(new Set(answers)).toEqual(new Set([undefined]));
+    expect(source.calls).toBe(1);
+    token.stop();
+  });
+
+  it('answers undefined when the source hands back the same token or fails', async () => {
+    let fail = false;
+    const source = scriptedSource(() => {
+      if (fail) throw new Error('down');
+      return { token: 'same', expiresAt: Date.now() + 60_000 };
+    });
+    const token = new RefreshingToken({ source, minRejectedRefreshIntervalMs: 0 });
+    token.on('refreshFailed', () => {});
+    await token.get();
+    expect(await token.refreshRejected('same')).toBeUndefined();
+    fail = true;
+    expect(await token.refreshRejected('same')).toBeUndefined();
+    token.stop();
+  });
+});
+
+describe('RefreshingToken with an issuer clock skewed ±5 minutes', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ now: 1_000_000_000, toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it.each([
+    ['ahead', 5 * 60_000],
+    ['behind', -5 * 60_000],
+  ])('refreshes on the same local schedule when the issuer clock is 5 minutes %s', async (_label, skewMs) => {
+    // The JSON key form over HTTP: expiry comes from the JWT, stamped with the issuer's clock.
+    const agent = new MockAgent();
+    agent.disableNetConnect();
+    const issued: number[] = [];
+    agent
+      .get('http://issuer.test')
+      .intercept({ path: '/api/token', method: 'POST' })
+      .reply(200, async () => {
+        issued.push(Date.now());
+        const iat = Math.floor((Date.now() + skewMs) / 1000);
+        const jwt = await new SignJWT({})
+          .setProtectedHeader({ alg: 'ES256' })
+          .setIssuedAt(iat)
+          .setExpirationTime(iat + 60)
+          .sign((await keys).privateKey);
+        return { token: jwt };
+      })
+      .persist();
+    const source = new KeySecretTokenSource({
+      url: 'http://issuer.test/api/token',
+      keyId: 'trk_1',
+      keySecret: 'secret',
+      dispatcher: agent,
+    });
+    const token = new RefreshingToken({ source, jitter: 0 });
+    await token.get();
+    expect(token.current()).toBeDefined();
+    await vi.advanceTimersByTimeAsync(44_000);
+    expect(issued).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(2_000);
+    // 75 % of 60 s after the first fetch, whatever the issuer's clock says.
+    expect(issued).toHaveLength(2);
+    expect((issued[1] as number) - (issued[0] as number)).toBe(45_000);
+    expect(token.current()).toBeDefined();
+    token.stop();
+    await agent.close();
   });
 });

@@ -1,0 +1,159 @@
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import { SignJWT } from 'jose';
+import { describe, expect, inject, it } from 'vitest';
+import { RefreshingToken } from '../../src/auth/refreshing-token.js';
+import type { AccessToken } from '../../src/auth/token-source.js';
+import { devTls } from '../../src/devstack/dev-config.js';
+import { devLayout } from '../../src/devstack/layout.js';
+import { loadOrCreateSigningKeys } from '../../src/issuer/signing-keys.js';
+import type { AuthRejectedEvent } from '../../src/temporal/auth-interceptors.js';
+import { connectClient } from '../../src/temporal/connect.js';
+import { devConfig, grpcCodeOf, issueToken } from './helpers.js';
+
+const config = devConfig();
+const namespace = config.temporal.namespace;
+
+/** A source that serves the scripted tokens in order and counts its calls. */
+function scriptedSource(tokens: Array<() => Promise<AccessToken>>) {
+  const source = {
+    calls: 0,
+    getToken: () => {
+      const next = tokens[Math.min(source.calls, tokens.length - 1)] as () => Promise<AccessToken>;
+      source.calls += 1;
+      return next();
+    },
+  };
+  return source;
+}
+
+async function expiredButSignedByTheIssuer(): Promise<string> {
+  const keys = await loadOrCreateSigningKeys(devLayout(inject('devRoot')).signingKeysPath);
+  const key = keys.at(-1);
+  if (!key) throw new Error('no signing key');
+  const nowS = Math.floor(Date.now() / 1000);
+  return new SignJWT({ permissions: ['default:write'] })
+    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
+    .setIssuer(config.issuer.url)
+    .setSubject('worker')
+    .setAudience(config.issuer.audience)
+    .setIssuedAt(nowS - 600)
+    .setExpirationTime(nowS - 60)
+    .sign(key.privateKey);
+}
+
+describe('the client auth interceptor on the real server', () => {
+  it('retries a call refused for a stale token once, with a fresh token, and the call succeeds', async () => {
+    const stale = await expiredButSignedByTheIssuer();
+    const source = scriptedSource([
+      // Looks valid to the client (a revoked or clock-skewed token would too), the server refuses it.
+      async () => ({ token: stale, expiresAt: Date.now() + 60_000 }),
+      async () => ({ token: await issueToken(config, 'worker'), expiresAt: Date.now() + 60_000 }),
+    ]);
+    const token = new RefreshingToken({ source, minRejectedRefreshIntervalMs: 0 });
+    const rejected: AuthRejectedEvent[] = [];
+    // The server already refuses the stale token at the connect-time GetSystemInfo: the connect
+    // itself recovers, and the later call goes out with the fresh token.
+    const connection = await connectClient({
+      address: config.temporal.address,
+      tls: devTls(config),
+      token,
+      onAuthRejected: (event) => rejected.push(event),
+    });
+    try {
+      const answer = await connection.workflowService.describeNamespace({ namespace });
+      expect(answer.namespaceInfo?.name).toBe(namespace);
+      expect(rejected).toEqual([
+        {
+          method: '/temporal.api.workflowservice.v1.WorkflowService/GetSystemInfo',
+          code: 'PERMISSION_DENIED',
+          retrying: true,
+        },
+      ]);
+      expect(source.calls).toBe(2);
+    } finally {
+      await connection.close();
+      token.stop();
+    }
+  });
+
+  it('passes a refusal of a fresh token straight on, without refetching or retrying', async () => {
+    const source = scriptedSource([
+      async () => ({ token: await issueToken(config, 'reader'), expiresAt: Date.now() + 60_000 }),
+    ]);
+    const token = new RefreshingToken({ source });
+    const rejected: AuthRejectedEvent[] = [];
+    const connection = await connectClient({
+      address: config.temporal.address,
+      tls: devTls(config),
+      token,
+      onAuthRejected: (event) => rejected.push(event),
+    });
+    try {
+      const call = connection.workflowService.startWorkflowExecution({
+        namespace,
+        workflowId: 'reader-may-not-start',
+        workflowType: { name: 'smokeWorkflow' },
+        taskQueue: { name: 'nowhere' },
+        requestId: crypto.randomUUID(),
+      });
+      await expect(grpcCodeOf(call)).resolves.toBe(GrpcStatus.PERMISSION_DENIED);
+      expect(rejected.map((e) => e.retrying)).toEqual([false]);
+      expect(source.calls).toBe(1);
+    } finally {
+      await connection.close();
+      token.stop();
+    }
+  });
+
+  it('fails a call with UNAUTHENTICATED naming the auth error when no token can be had, instead of sending it bare', async () => {
+    let fail = false;
+    const source = scriptedSource([
+      async () => {
+        if (fail) throw new Error('token service down');
+        return { token: await issueToken(config, 'worker'), expiresAt: Date.now() + 1_000 };
+      },
+    ]);
+    const token = new RefreshingToken({ source, safetyMarginMs: 0, refreshAt: 1 });
+    const connection = await connectClient({ address: config.temporal.address, tls: devTls(config), token });
+    try {
+      fail = true;
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      expect(token.current()).toBeUndefined();
+      const error = await connection.workflowService.describeNamespace({ namespace }).then(
+        () => undefined,
+        (err: unknown) => err as { code: number; details: string },
+      );
+      expect(error?.code).toBe(GrpcStatus.UNAUTHENTICATED);
+      expect(error?.details).toMatch(/tokenrelay could not obtain a token \[auth\.token_source_failed\]/);
+    } finally {
+      await connection.close();
+      token.stop();
+    }
+  });
+
+  it('connects with settings read from TEMPORAL_* variables, as the Temporal CLI would', async () => {
+    const token = new RefreshingToken({
+      source: async () => ({ token: await issueToken(config, 'worker'), expiresAt: Date.now() + 60_000 }),
+    });
+    const t = config.temporal;
+    const connection = await connectClient({
+      token,
+      envConfig: {
+        env: {
+          TEMPORAL_ADDRESS: t.address,
+          TEMPORAL_TLS_SERVER_NAME: t.serverName,
+          TEMPORAL_TLS_SERVER_CA_CERT_PATH: t.caCertPath,
+          TEMPORAL_TLS_CLIENT_CERT_PATH: t.clientCertPath,
+          TEMPORAL_TLS_CLIENT_KEY_PATH: t.clientKeyPath,
+        },
+      },
+    });
+    try {
+      const answer = await connection.workflowService.describeNamespace({ namespace });
+      expect(answer.namespaceInfo?.name).toBe(namespace);
+    } finally {
+      await connection.close();
+      token.stop();
+    }
+  });
+});
