@@ -91,17 +91,24 @@ export function registerAppCommands(program: Command): void {
         'lifetime of its tokens (default: the issuer default)',
         parsePositiveInt,
       )
+      .option('--audience <aud>', "tokens for another API than Temporal: their aud (default: the issuer's)")
       .option('--description <text>', 'free text for operators'),
   ).action(
     (
       appId: string,
-      opts: StateOptions & { permission: string[]; tokenLifetime?: number; description?: string },
+      opts: StateOptions & {
+        permission: string[];
+        tokenLifetime?: number;
+        audience?: string;
+        description?: string;
+      },
     ) =>
       runAdminAction(opts, async (state) => {
         const { application, key } = await createApplication(state.applications, {
           id: appId,
           permissions: opts.permission,
           ...(opts.tokenLifetime ? { tokenLifetimeSeconds: opts.tokenLifetime } : {}),
+          ...(opts.audience ? { audience: opts.audience } : {}),
           ...(opts.description ? { description: opts.description } : {}),
         });
         process.stderr.write(secretWarning);
@@ -193,6 +200,7 @@ function describeApp(app: ApplicationView): string {
     `application ${app.id}`,
     `  permissions: ${app.permissions.join(', ')}`,
     ...(app.tokenLifetimeSeconds ? [`  token lifetime: ${app.tokenLifetimeSeconds}s`] : []),
+    ...(app.audience ? [`  audience: ${app.audience}`] : []),
     ...(app.description ? [`  description: ${app.description}`] : []),
     '  keys:',
     ...app.keys.map(

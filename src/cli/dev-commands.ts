@@ -3,7 +3,9 @@ import { devDown, devStatus, devUp } from '../devstack/dev-stack.js';
 import { devUpReporter } from './progress.js';
 
 export function registerDevCommands(program: Command): void {
-  const dev = program.command('dev').description('the local secured stack: issuer + Temporal (mTLS, JWT)');
+  const dev = program
+    .command('dev')
+    .description('the local secured stack: issuer + demo API + Temporal (mTLS, JWT)');
 
   dev
     .command('up')
@@ -22,11 +24,12 @@ export function registerDevCommands(program: Command): void {
         configPath: result.configPath,
         temporal: result.config.temporal.address,
         issuer: result.config.issuer.url,
+        demoApi: result.config.demoApi.url,
       };
       if (opts.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
       else {
         process.stdout.write(
-          `${result.reused ? 'Reusing the running stack' : 'Dev stack is up'}: Temporal ${summary.temporal}, issuer ${summary.issuer}\n` +
+          `${result.reused ? 'Reusing the running stack' : 'Dev stack is up'}: Temporal ${summary.temporal}, issuer ${summary.issuer}, demo API ${summary.demoApi}\n` +
             `Connection details (with dev credentials, mode 0600): ${summary.configPath}\n`,
         );
       }
@@ -34,7 +37,7 @@ export function registerDevCommands(program: Command): void {
 
   dev
     .command('down')
-    .description('stop Temporal and the issuer')
+    .description('stop Temporal, the demo API and the issuer')
     .action(async () => {
       const { stopped } = await devDown();
       process.stdout.write(stopped.length ? `Stopped ${stopped.join(' and ')}\n` : 'Nothing was running\n');
@@ -50,9 +53,13 @@ export function registerDevCommands(program: Command): void {
       else {
         const line = (name: string, s: { running: boolean; pid: number | undefined }) =>
           `${name}: ${s.running ? `running (pid ${s.pid})` : 'stopped'}\n`;
-        process.stdout.write(line('issuer', status.issuer) + line('temporal', status.temporal));
+        process.stdout.write(
+          line('issuer', status.issuer) +
+            line('demo API', status.demoApi) +
+            line('temporal', status.temporal),
+        );
       }
-      if (!status.issuer.running || !status.temporal.running) process.exitCode = 3;
+      if (!status.issuer.running || !status.demoApi.running || !status.temporal.running) process.exitCode = 3;
     });
 }
 

@@ -1,10 +1,12 @@
 import { Command, CommanderError } from 'commander';
 import { TokenRelayError } from '../errors.js';
 import { registerAppCommands } from './app-commands.js';
+import { registerDemoApiCommand } from './demo-api-command.js';
 import { registerDevCommands } from './dev-commands.js';
 import { registerIssuerCommands } from './issuer-commands.js';
 import { registerKeysCommands } from './keys-commands.js';
 import { registerStartCommand } from './start-command.js';
+import { registerWorkerCommand } from './worker-command.js';
 
 const program = new Command('tokenrelay')
   .description('Temporal workers on a secured cluster: tokens, issuer and dev stack')
@@ -13,6 +15,8 @@ const program = new Command('tokenrelay')
 registerDevCommands(program);
 registerIssuerCommands(program);
 registerStartCommand(program);
+registerDemoApiCommand(program);
+registerWorkerCommand(program);
 registerAppCommands(program);
 registerKeysCommands(program);
 

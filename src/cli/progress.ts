@@ -25,6 +25,7 @@ export function devUpReporter(stream: NodeJS.WriteStream = process.stderr): (ste
     const labels = {
       pki: 'Dev PKI ready',
       issuer: 'Starting issuer at',
+      demoApi: 'Starting the demo API at',
       temporal: 'Starting Temporal (mTLS + JWT) at',
       namespace: 'Registering namespace',
       ready: 'Stack ready',

@@ -1,22 +1,54 @@
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Command } from 'commander';
 import { devUp } from '../devstack/dev-stack.js';
-import { runSmokeWorkflow } from '../temporal/smoke.js';
 import { devUpReporter } from './progress.js';
+import { startReferenceWorker } from './reference-worker.js';
+import { runRotationTour } from './rotation-tour.js';
 
 export function registerStartCommand(program: Command): void {
   program
     .command('start')
-    .description('the main job: bring up the dev stack and run a workflow through mTLS + JWT')
-    .action(async () => {
+    .description(
+      'the main job: bring up the secured stack, run the reference worker and a workflow tree, and rotate its API token live',
+    )
+    .option('--json', 'print the summary as JSON on stdout (progress goes to stderr)')
+    .action(async (opts: { json?: boolean }) => {
       // The worker's per-state INFO lines drown the story this command tells; warnings still show.
       Runtime.install({ logger: new DefaultLogger('WARN') });
+      const out = opts.json ? process.stderr : process.stdout;
+      const started = Date.now();
       const { config, reused } = await devUp({ onStep: devUpReporter() });
-      if (reused)
-        process.stderr.write(`Reusing the running dev stack (Temporal ${config.temporal.address})\n`);
-      process.stderr.write('Running smokeWorkflow with the worker application token...\n');
-      const result = await runSmokeWorkflow(config);
-      process.stdout.write(`smokeWorkflow result: ${result}\n`);
-      process.stdout.write('The stack keeps running; stop it with: npx tokenrelay dev down\n');
+      if (reused) out.write(`Reusing the running dev stack (Temporal ${config.temporal.address})\n`);
+      out.write('Starting the reference worker (mTLS + refreshing JWT, payloads encrypted)...\n');
+      const worker = await startReferenceWorker(config, { shutdownSignals: [] });
+      try {
+        const summary = await runRotationTour(config, worker.client, out);
+        if (opts.json) {
+          process.stdout.write(`${JSON.stringify(summary)}\n`);
+          return;
+        }
+        out.write(
+          [
+            '',
+            'Summary',
+            `  workflows in the tree:              ${summary.workflows}`,
+            `  rotation reached all of them in:    ${summary.propagationMs} ms`,
+            `  API calls accepted with the new token: ${summary.acceptedWithNewToken}`,
+            `  API refusals after revoking v1:     ${summary.rejectedAfterRevocation}`,
+            `  v1 refused by the API when replayed: ${summary.oldTokenRefused ? 'yes' : 'NO'}`,
+            `  total time:                         ${((Date.now() - started) / 1000).toFixed(1)} s`,
+            '',
+            'Explore further (the tree keeps running; it calls the API while a worker runs):',
+            '  npm run worker                                   # keep the reference worker running',
+            `  npx tokenrelay token info --workflow-id ${summary.rootWorkflowId}   # version, fingerprint, children`,
+            `  npx tokenrelay token show --workflow-id ${summary.rootWorkflowId}   # redacted; --reveal to print`,
+            `  npx tokenrelay token issue --app apiClient > new.jwt && npx tokenrelay token rotate --workflow-id ${summary.rootWorkflowId} --token-file new.jwt`,
+            '  npx tokenrelay dev down                          # stop the stack',
+            '',
+          ].join('\n'),
+        );
+      } finally {
+        await worker.close();
+      }
     });
 }

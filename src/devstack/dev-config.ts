@@ -39,16 +39,21 @@ export interface DevConfig {
     /** How often Temporal re-reads the JWKS (and so how early a new signing key is published). */
     jwksRefreshSeconds: number;
   };
+  /** The reference application's protected API, and the audience its tokens are issued for. */
+  demoApi: { url: string; audience: string };
   /**
    * Payload encryption keys (`TOKENRELAY_CODEC_KEYS` format: `id:base64,…`, first encrypts). Kept
    * across `dev up` runs, since existing histories can only be read with them.
    */
   codec: { keys: string };
-  /** worker: `default:write`; admin: `temporal-system:admin`; reader: `default:read`; outsider: another namespace only. */
+  /**
+   * worker: `default:write`; admin: `temporal-system:admin`; reader: `default:read`; outsider: another
+   * namespace only; apiClient: tokens for the demo API's audience (what a rotator puts in workflows).
+   */
   apps: Record<DevAppName, DevAppCredentials>;
 }
 
-export type DevAppName = 'worker' | 'admin' | 'reader' | 'outsider';
+export type DevAppName = 'worker' | 'admin' | 'reader' | 'outsider' | 'apiClient';
 
 export async function readDevConfig(path: string = devLayout().devConfigPath): Promise<DevConfig> {
   try {

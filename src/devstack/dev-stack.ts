@@ -25,17 +25,21 @@ import { type BuildProgress, ensureTemporalServer } from './temporal-install.js'
 
 export const DEV_NAMESPACE = 'default';
 export const DEV_AUDIENCE = 'tokenrelay-dev';
+export const DEMO_API_AUDIENCE = 'tokenrelay-demo-api';
 
 const devApps: Record<DevAppName, string[]> = {
   worker: [`${DEV_NAMESPACE}:write`],
   admin: ['temporal-system:admin'],
   reader: [`${DEV_NAMESPACE}:read`],
   outsider: ['elsewhere:write'],
+  // Namespace "demo-api" does not exist in Temporal; with its own audience the token is useless there.
+  apiClient: ['demo-api:read'],
 };
+const devAppAudience: Partial<Record<DevAppName, string>> = { apiClient: DEMO_API_AUDIENCE };
 
 export type DevUpStep =
   | { step: 'build'; progress?: BuildProgress }
-  | { step: 'pki' | 'issuer' | 'temporal' | 'namespace' | 'ready'; detail?: string };
+  | { step: 'pki' | 'issuer' | 'demoApi' | 'temporal' | 'namespace' | 'ready'; detail?: string };
 
 export interface DevUpOptions {
   /** Default: `TOKENRELAY_HOME` or `./.tokenrelay`. */
@@ -90,6 +94,7 @@ export async function devUp(options: DevUpOptions = {}): Promise<DevUpResult> {
     layout.temporalDir,
     layout.logsDir,
     layout.runDir,
+    layout.demoApiDir,
   ]) {
     await mkdir(dir, { recursive: true, mode: 0o700 });
   }
@@ -100,7 +105,11 @@ export async function devUp(options: DevUpOptions = {}): Promise<DevUpResult> {
   step({ step: 'pki' });
   const { paths: pki, generated } = await ensureDevPki(layout.pkiDir);
   if (generated) await rm(layout.devConfigPath, { force: true });
-  await assertPortsFree([{ port: ports.issuer, role: 'tokenrelay issuer' }, ...ports.temporal]);
+  await assertPortsFree([
+    { port: ports.issuer, role: 'tokenrelay issuer' },
+    { port: ports.demoApi, role: 'tokenrelay demo API' },
+    ...ports.temporal,
+  ]);
 
   const issuerUrl = `http://127.0.0.1:${ports.issuer}`;
   const jwksRefreshSeconds = options.jwksRefreshSeconds ?? 30;
@@ -151,14 +160,37 @@ export async function devUp(options: DevUpOptions = {}): Promise<DevUpResult> {
       audience: DEV_AUDIENCE,
       jwksRefreshSeconds,
     },
+    demoApi: { url: `http://127.0.0.1:${ports.demoApi}`, audience: DEMO_API_AUDIENCE },
     codec,
     apps,
   };
+  await writeFile(
+    layout.demoApiConfigPath,
+    `${JSON.stringify(
+      {
+        host: '127.0.0.1',
+        port: ports.demoApi,
+        issuer: issuerUrl,
+        jwksUrl: config.issuer.jwksUrl,
+        audience: DEMO_API_AUDIENCE,
+        revokedPath: layout.demoApiRevokedPath,
+      },
+      null,
+      2,
+    )}\n`,
+    { mode: 0o600 },
+  );
 
   step({ step: 'issuer', detail: issuerUrl });
   await startIssuerDaemon(layout);
   await waitFor('the issuer', layout.issuerPidPath, layout.issuerLogPath, 20_000, () =>
     issuerHealthy(issuerUrl),
+  );
+
+  step({ step: 'demoApi', detail: config.demoApi.url });
+  await startDemoApiDaemon(layout);
+  await waitFor('the demo API', layout.demoApiPidPath, layout.demoApiLogPath, 20_000, () =>
+    issuerHealthy(config.demoApi.url),
   );
 
   step({ step: 'temporal', detail: config.temporal.address });
@@ -180,6 +212,7 @@ export async function devDown(options: { root?: string } = {}): Promise<{ stoppe
   const layout = devLayout(options.root);
   const stopped: string[] = [];
   if (await stopDaemon(layout.temporalPidPath)) stopped.push('temporal');
+  if (await stopDaemon(layout.demoApiPidPath)) stopped.push('demo-api');
   if (await stopDaemon(layout.issuerPidPath)) stopped.push('issuer');
   return { stopped };
 }
@@ -217,6 +250,7 @@ export async function devStartService(service: DevService, options: { root?: str
 
 export interface DevStatus {
   issuer: { running: boolean; pid: number | undefined };
+  demoApi: { running: boolean; pid: number | undefined };
   temporal: { running: boolean; pid: number | undefined };
   configPath: string | undefined;
 }
@@ -224,6 +258,7 @@ export interface DevStatus {
 export async function devStatus(options: { root?: string } = {}): Promise<DevStatus> {
   const layout = devLayout(options.root);
   const issuerPid = await runningPid(layout.issuerPidPath);
+  const demoApiPid = await runningPid(layout.demoApiPidPath);
   const temporalPid = await runningPid(layout.temporalPidPath);
   const hasConfig = await stat(layout.devConfigPath).then(
     () => true,
@@ -231,6 +266,7 @@ export async function devStatus(options: { root?: string } = {}): Promise<DevSta
   );
   return {
     issuer: { running: issuerPid !== undefined, pid: issuerPid },
+    demoApi: { running: demoApiPid !== undefined, pid: demoApiPid },
     temporal: { running: temporalPid !== undefined, pid: temporalPid },
     configPath: hasConfig ? layout.devConfigPath : undefined,
   };
@@ -238,9 +274,11 @@ export async function devStatus(options: { root?: string } = {}): Promise<DevSta
 
 async function runningStack(layout: DevLayout): Promise<DevConfig | undefined> {
   const status = await devStatus({ root: layout.root });
-  if (!status.issuer.running || !status.temporal.running || !status.configPath) return undefined;
+  const up = status.issuer.running && status.demoApi.running && status.temporal.running;
+  if (!up || !status.configPath) return undefined;
   const config = await readDevConfig(layout.devConfigPath).catch(() => undefined);
-  if (!config || !(await issuerHealthy(config.issuer.url))) return undefined;
+  // A dev.json from an older tokenrelay lacks newer sections: rebuild rather than half-work.
+  if (!config?.demoApi || !config.codec || !(await issuerHealthy(config.issuer.url))) return undefined;
   return (await workerTokenAccepted(config).catch(() => false)) ? config : undefined;
 }
 
@@ -273,6 +311,7 @@ async function ensureDevApplications(
       id: name,
       permissions,
       ...(tokenLifetimeSeconds ? { tokenLifetimeSeconds } : {}),
+      ...(devAppAudience[name] ? { audience: devAppAudience[name] } : {}),
       keys: [
         {
           id: clientId,
@@ -295,6 +334,17 @@ async function startIssuerDaemon(layout: DevLayout): Promise<void> {
     logPath: layout.issuerLogPath,
     pidPath: layout.issuerPidPath,
     marker: layout.issuerConfigPath,
+  });
+}
+
+async function startDemoApiDaemon(layout: DevLayout): Promise<void> {
+  const bin = join(packageRoot(), 'bin', 'tokenrelay.js');
+  await spawnDaemon({
+    command: process.execPath,
+    args: [bin, 'demo-api', 'start', '--config', layout.demoApiConfigPath],
+    logPath: layout.demoApiLogPath,
+    pidPath: layout.demoApiPidPath,
+    marker: layout.demoApiConfigPath,
   });
 }
 

@@ -17,6 +17,11 @@ export interface DevLayout {
   issuerPidPath: string;
   temporalPidPath: string;
   devConfigPath: string;
+  demoApiDir: string;
+  demoApiConfigPath: string;
+  demoApiRevokedPath: string;
+  demoApiLogPath: string;
+  demoApiPidPath: string;
 }
 
 /** `TOKENRELAY_HOME` overrides the location, e.g. to run two stacks side by side. */
@@ -42,5 +47,10 @@ export function devLayout(root: string = process.env.TOKENRELAY_HOME ?? '.tokenr
     issuerPidPath: join(runDir, 'issuer.pid'),
     temporalPidPath: join(runDir, 'temporal.pid'),
     devConfigPath: join(abs, 'dev.json'),
+    demoApiDir: join(abs, 'demo-api'),
+    demoApiConfigPath: join(abs, 'demo-api', 'demo-api.json'),
+    demoApiRevokedPath: join(abs, 'demo-api', 'revoked.json'),
+    demoApiLogPath: join(logsDir, 'demo-api.log'),
+    demoApiPidPath: join(runDir, 'demo-api.pid'),
   };
 }

@@ -5,6 +5,8 @@ export interface DevPorts {
   /** The base the plan derives from; temporal-dev.yml derives the same ports from it. */
   base: number;
   issuer: number;
+  /** The reference application's protected API. */
+  demoApi: number;
   frontend: number;
   /** The Temporal server's Prometheus endpoint. */
   temporalMetrics: number;
@@ -24,6 +26,7 @@ export function devPorts(base: number = Number(process.env.TOKENRELAY_PORT_BASE 
   return {
     base,
     issuer: base + 180,
+    demoApi: base + 181,
     frontend: base + 33,
     temporalMetrics: base + 90,
     temporal: [

@@ -38,6 +38,7 @@ export interface ApplicationView {
   id: string;
   permissions: string[];
   tokenLifetimeSeconds?: number;
+  audience?: string;
   description?: string;
   createdAt?: string;
   keys: AccessKeyView[];
@@ -56,6 +57,8 @@ export interface NewApplication {
   /** `<namespace>:<role>` entries (`default:write`, `temporal-system:admin`, ...). */
   permissions: string[];
   tokenLifetimeSeconds?: number;
+  /** `aud` of this application's tokens when they are for another API than Temporal. */
+  audience?: string;
   description?: string;
 }
 
@@ -84,6 +87,7 @@ export async function createApplication(
       id: app.id,
       permissions: [...app.permissions],
       ...(app.tokenLifetimeSeconds !== undefined ? { tokenLifetimeSeconds: app.tokenLifetimeSeconds } : {}),
+      ...(app.audience !== undefined ? { audience: app.audience } : {}),
       ...(app.description ? { description: app.description } : {}),
       createdAt: now,
       keys: [{ id: keyId, secretHash: hashSecret(secret), status: 'active', createdAt: now }],
@@ -224,6 +228,9 @@ function validateNewApplication(app: NewApplication): void {
       'permissions must be one or more "<namespace>:<read|write|worker|admin>"',
     );
   }
+  if (app.audience !== undefined && (typeof app.audience !== 'string' || app.audience === '')) {
+    throw new IssuerStateError('issuer.invalid_argument', 'audience must be a non-empty string');
+  }
   const lifetime = app.tokenLifetimeSeconds;
   if (lifetime !== undefined && !(Number.isInteger(lifetime) && lifetime > 0)) {
     throw new IssuerStateError('issuer.invalid_argument', 'tokenLifetimeSeconds must be a positive integer');
@@ -239,6 +246,7 @@ function viewOf(app: Application): ApplicationView {
     id: app.id,
     permissions: app.permissions,
     ...(app.tokenLifetimeSeconds !== undefined ? { tokenLifetimeSeconds: app.tokenLifetimeSeconds } : {}),
+    ...(app.audience !== undefined ? { audience: app.audience } : {}),
     ...(app.description ? { description: app.description } : {}),
     ...(app.createdAt ? { createdAt: app.createdAt } : {}),
     keys: app.keys.map(keyView),

@@ -26,6 +26,11 @@ export interface Application {
   permissions: string[];
   /** Overrides the issuer's default token lifetime for this application. */
   tokenLifetimeSeconds?: number;
+  /**
+   * Overrides the issuer's `aud` for this application's tokens: for an API other than Temporal, so a
+   * token meant for that API is refused by Temporal and the other way round.
+   */
+  audience?: string;
   keys: AccessKey[];
   createdAt?: string;
   description?: string;
@@ -126,6 +131,9 @@ function validateApplication(value: unknown, where: string): void {
     !(Number.isInteger(app.tokenLifetimeSeconds) && app.tokenLifetimeSeconds > 0)
   ) {
     throw new IssuerConfigError(`${where}.tokenLifetimeSeconds must be a positive integer`);
+  }
+  if (app.audience !== undefined && (typeof app.audience !== 'string' || app.audience === '')) {
+    throw new IssuerConfigError(`${where}.audience must be a non-empty string`);
   }
   if (!Array.isArray(app.keys)) throw new IssuerConfigError(`${where}.keys must be a list`);
   for (const [i, key] of app.keys.entries()) {

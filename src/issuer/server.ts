@@ -166,7 +166,7 @@ export function createIssuerServer(options: IssuerOptions): Server {
       permissions,
       key: signer,
       issuer: options.issuer,
-      audience: options.audience,
+      audience: app.audience ?? options.audience,
       lifetimeSeconds,
       nowSeconds,
     });

@@ -41,11 +41,15 @@ describe('dev up / dev down', () => {
     });
     const layout = devLayout(root);
     const issuerPid = await runningPid(layout.issuerPidPath);
+    const demoApiPid = await runningPid(layout.demoApiPidPath);
     expect(issuerPid).toBeDefined();
+    expect(demoApiPid).toBeDefined();
     await devDown({ root });
     expect(isAlive(issuerPid as number)).toBe(false);
+    expect(isAlive(demoApiPid as number)).toBe(false);
     expect(await devStatus({ root })).toMatchObject({
       issuer: { running: false },
+      demoApi: { running: false },
       temporal: { running: false },
     });
   });
