@@ -354,10 +354,30 @@ async function startTemporalDaemon(
   config: DevConfig,
   portBase: number,
 ): Promise<void> {
+  const command = await temporalServerCommand(layout, serverBinary, config, portBase);
+  await spawnDaemon({
+    ...command,
+    logPath: layout.temporalLogPath,
+    pidPath: layout.temporalPidPath,
+    marker: command.args[1] as string,
+  });
+}
+
+/**
+ * How the dev stack runs the Temporal server: temporal-dev.yml rendered with the stack's state
+ * folder, ports, JWKS URL, audience and JWKS refresh interval. Shared by `dev up` (in the background)
+ * and `server start` (in the foreground).
+ */
+export async function temporalServerCommand(
+  layout: DevLayout,
+  serverBinary: string,
+  config: DevConfig,
+  portBase: number = config.portBase,
+): Promise<{ command: string; args: string[]; env: NodeJS.ProcessEnv; cwd: string }> {
   // Dev-only dynamic config: namespace changes visible within a second instead of ten.
   await writeFile(layout.dynamicConfigPath, 'system.namespaceCacheRefreshInterval:\n  - value: 1s\n');
   const configFile = join(packageRoot(), 'temporal-dev.yml');
-  await spawnDaemon({
+  return {
     command: serverBinary,
     args: ['--config-file', configFile, 'start', ...temporalServices.flatMap((s) => ['--service', s])],
     env: {
@@ -371,10 +391,7 @@ async function startTemporalDaemon(
       TOKENRELAY_JWKS_REFRESH: `${config.issuer.jwksRefreshSeconds}s`,
     },
     cwd: layout.temporalDir,
-    logPath: layout.temporalLogPath,
-    pidPath: layout.temporalPidPath,
-    marker: configFile,
-  });
+  };
 }
 
 export const temporalServices = ['frontend', 'internal-frontend', 'history', 'matching', 'worker'] as const;

@@ -1,0 +1,136 @@
+import { stat } from 'node:fs/promises';
+import { Client } from '@temporalio/client';
+import type { Command } from 'commander';
+import { ClientCredentialsTokenSource } from '../auth/client-credentials.js';
+import { RefreshingToken } from '../auth/refreshing-token.js';
+import { codecFromEnv } from '../codec/codec-keys.js';
+import { type DevConfig, devCodec, devTls, devToken, readDevConfig } from '../devstack/dev-config.js';
+import { devLayout } from '../devstack/layout.js';
+import { connectClient } from '../temporal/connect.js';
+import type { TlsOptions } from '../temporal/tls.js';
+import { CliError } from './errors.js';
+
+export interface ConnectionFlags {
+  address?: string;
+  namespace?: string;
+  profile?: string;
+  tlsCertPath?: string;
+  tlsKeyPath?: string;
+  tlsCaPath?: string;
+  tlsServerName?: string;
+}
+
+/**
+ * Adds the Temporal connection flags, named as in the Temporal CLI. Without any of them (and without
+ * `TEMPORAL_ADDRESS`), commands use the dev stack's dev.json.
+ */
+export function withConnectionOptions(command: Command): Command {
+  return command
+    .option(
+      '--address <host:port>',
+      'Temporal frontend (default: TEMPORAL_ADDRESS, the profile, or the dev stack)',
+    )
+    .option('-n, --namespace <name>', 'namespace (default: TEMPORAL_NAMESPACE, the profile, or default)')
+    .option('--profile <name>', 'temporal.toml profile (default: TEMPORAL_PROFILE or default)')
+    .option('--tls-cert-path <path>', 'client certificate (default: TEMPORAL_TLS_CLIENT_CERT_PATH)')
+    .option('--tls-key-path <path>', 'client key (default: TEMPORAL_TLS_CLIENT_KEY_PATH)')
+    .option('--tls-ca-path <path>', 'server CA (default: TEMPORAL_TLS_SERVER_CA_CERT_PATH)')
+    .option('--tls-server-name <name>', 'server name to verify (default: TEMPORAL_TLS_SERVER_NAME)');
+}
+
+export interface OpenedClient {
+  client: Client;
+  close(): Promise<void>;
+}
+
+/**
+ * A Temporal client for a command: the dev stack (its worker application's token and payload codec)
+ * when no connection setting is given anywhere, else flags over `TEMPORAL_*` over the profile, with
+ * the Temporal token from `TOKENRELAY_TOKEN_URL` / `TOKENRELAY_CLIENT_ID` / `TOKENRELAY_CLIENT_SECRET`
+ * and the codec from `TOKENRELAY_CODEC_KEYS`.
+ */
+export async function openClient(flags: ConnectionFlags): Promise<OpenedClient> {
+  const explicit =
+    flags.address !== undefined || flags.profile !== undefined || process.env.TEMPORAL_ADDRESS !== undefined;
+  if (!explicit && (await devStackConfigured())) return openDevClient(await readDevConfig(), flags.namespace);
+
+  const tokenUrl = process.env.TOKENRELAY_TOKEN_URL;
+  const clientId = process.env.TOKENRELAY_CLIENT_ID;
+  const clientSecret = process.env.TOKENRELAY_CLIENT_SECRET;
+  if (!tokenUrl || !clientId || !clientSecret) {
+    throw new CliError(
+      'cli.invalid_argument',
+      'set TOKENRELAY_TOKEN_URL, TOKENRELAY_CLIENT_ID and TOKENRELAY_CLIENT_SECRET for the Temporal token ' +
+        '(or run `tokenrelay dev up` and leave the connection flags out to use the dev stack)',
+    );
+  }
+  const token = new RefreshingToken({
+    source: new ClientCredentialsTokenSource({ tokenUrl, clientId, clientSecret }),
+  });
+  const tls = tlsFromFlags(flags);
+  try {
+    const connection = await connectClient({
+      token,
+      ...(flags.address ? { address: flags.address } : {}),
+      ...(flags.namespace ? { namespace: flags.namespace } : {}),
+      ...(tls ? { tls } : {}),
+      envConfig: flags.profile ? { profile: flags.profile } : {},
+    });
+    const codec = await codecFromEnv();
+    const client = new Client({
+      connection,
+      namespace: flags.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default',
+      ...(codec ? { dataConverter: { payloadCodecs: [codec] } } : {}),
+    });
+    return {
+      client,
+      async close() {
+        await connection.close();
+        token.stop();
+      },
+    };
+  } catch (err) {
+    token.stop();
+    throw err;
+  }
+}
+
+async function openDevClient(config: DevConfig, namespace: string | undefined): Promise<OpenedClient> {
+  const token = devToken(config, 'worker');
+  try {
+    const connection = await connectClient({ address: config.temporal.address, tls: devTls(config), token });
+    const client = new Client({
+      connection,
+      namespace: namespace ?? config.temporal.namespace,
+      dataConverter: { payloadCodecs: [await devCodec(config)] },
+    });
+    return {
+      client,
+      async close() {
+        await connection.close();
+        token.stop();
+      },
+    };
+  } catch (err) {
+    token.stop();
+    throw err;
+  }
+}
+
+function tlsFromFlags(flags: ConnectionFlags): TlsOptions | undefined {
+  const any = flags.tlsCertPath ?? flags.tlsKeyPath ?? flags.tlsCaPath ?? flags.tlsServerName;
+  if (any === undefined) return undefined;
+  return {
+    ...(flags.tlsCertPath ? { clientCertPath: flags.tlsCertPath } : {}),
+    ...(flags.tlsKeyPath ? { clientKeyPath: flags.tlsKeyPath } : {}),
+    ...(flags.tlsCaPath ? { caCertPath: flags.tlsCaPath } : {}),
+    ...(flags.tlsServerName ? { serverName: flags.tlsServerName } : {}),
+  };
+}
+
+async function devStackConfigured(): Promise<boolean> {
+  return stat(devLayout().devConfigPath).then(
+    () => true,
+    () => false,
+  );
+}
