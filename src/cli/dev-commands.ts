@@ -40,7 +40,7 @@ export function registerDevCommands(program: Command): void {
     .description('stop Temporal, the demo API and the issuer')
     .action(async () => {
       const { stopped } = await devDown();
-      process.stdout.write(stopped.length ? `Stopped ${stopped.join(' and ')}\n` : 'Nothing was running\n');
+      process.stdout.write(stopped.length ? `Stopped ${stopped.join(', ')}\n` : 'Nothing was running\n');
     });
 
   dev

@@ -1,0 +1,194 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { devStartService, devStopService } from '../../src/devstack/dev-stack.js';
+import { packageRoot } from '../../src/package-root.js';
+
+// Drives the CLI the way a user does, on a stack of its own (own home and ports), so it exercises
+// `dev up` and `dev down` for real without touching the shared test stack.
+const PORT_BASE = 29200;
+let home: string;
+const bin = join(packageRoot(), 'bin', 'tokenrelay.js');
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function env(): NodeJS.ProcessEnv {
+  return { ...process.env, TOKENRELAY_HOME: home, TOKENRELAY_PORT_BASE: String(PORT_BASE), FORCE_COLOR: '0' };
+}
+
+function cli(args: string[], options: { stdin?: string; command?: string[] } = {}): Promise<Run> {
+  const [command, ...prefix] = options.command ?? [process.execPath, bin];
+  const child = spawn(command as string, [...prefix, ...args], { env: env(), cwd: packageRoot() });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => {
+    stdout += d;
+  });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  child.stdin.end(options.stdin ?? '');
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr })));
+}
+
+/** The JSON a command printed: all of stdout, or its last line when something (npm) printed before. */
+function lastJson<T>(run: Run): T {
+  try {
+    return JSON.parse(run.stdout) as T;
+  } catch {
+    return JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '') as T;
+  }
+}
+
+describe('the tokenrelay CLI, driven as a user would', () => {
+  let worker: ChildProcess | undefined;
+
+  beforeAll(async () => {
+    home = await mkdtemp(join(tmpdir(), 'tokenrelay-cli-'));
+  });
+
+  afterAll(async () => {
+    worker?.kill('SIGTERM');
+    await cli(['dev', 'down']);
+  });
+
+  it('dev up → app create → token issue → token validate', async () => {
+    const up = await cli(['dev', 'up', '--json']);
+    expect(up.code).toBe(0);
+    expect(lastJson<{ temporal: string }>(up).temporal).toBe(`127.0.0.1:${PORT_BASE + 33}`);
+
+    const created = await cli(['app', 'create', 'cli-app', '-p', 'default:read', '--json']);
+    expect(created.code).toBe(0);
+    const app = lastJson<{ keyId: string; keySecret: string }>(created);
+    expect(app.keyId).toMatch(/^trk_/);
+    expect(created.stderr).toMatch(/shown only now/);
+
+    const issued = await cli(['token', 'issue', '--app', 'worker']);
+    expect(issued.code).toBe(0);
+    const token = issued.stdout.trim();
+    expect(token.split('.')).toHaveLength(3);
+    const file = join(home, 'worker.jwt');
+    await writeFile(file, token);
+    const valid = await cli(['token', 'validate', '--token-file', file, '--json']);
+    expect(valid.code).toBe(0);
+    expect(lastJson<{ valid: boolean; sub: string }>(valid)).toMatchObject({ valid: true, sub: 'worker' });
+
+    const wrongAudience = await cli(['token', 'validate', '--audience', 'someone-else'], { stdin: token });
+    expect(wrongAudience.code).toBe(6);
+    expect(wrongAudience.stderr).toContain('token.wrong_audience');
+    const [h, p, s] = token.split('.');
+    const tampered = await cli(['token', 'validate'], { stdin: `${h}.${p}x.${s}` });
+    expect(tampered.code).toBe(6);
+    expect(tampered.stderr).toMatch(/token\.(bad_signature|malformed)/);
+  }, 180_000);
+
+  it('npm start runs the main job to its summary, non-interactively', async () => {
+    const run = await cli(['start', '--', '--json'], { command: ['npm'] });
+    expect(run.code).toBe(0);
+    const summary = lastJson<{
+      workflows: number;
+      rejectedAfterRevocation: number;
+      acceptedWithNewToken: number;
+      oldTokenRefused: boolean;
+    }>(run);
+    expect(summary.workflows).toBe(13);
+    expect(summary.rejectedAfterRevocation).toBe(0);
+    expect(summary.acceptedWithNewToken).toBeGreaterThan(0);
+    expect(summary.oldTokenRefused).toBe(true);
+    // The progress display went to stderr and names versions, never tokens.
+    expect(run.stderr).toMatch(/token v2 reached 13\/13 workflows/);
+    expect(run.stderr).not.toMatch(/eyJ[\w-]{10,}\./);
+  }, 240_000);
+
+  it('workflow start → token rotate → token show → token info', async () => {
+    worker = spawn(process.execPath, [bin, 'worker'], { env: env(), cwd: packageRoot(), stdio: 'ignore' });
+    const first = join(home, 'api-v1.jwt');
+    const second = join(home, 'api-v2.jwt');
+    await writeFile(first, (await cli(['token', 'issue', '--app', 'apiClient'])).stdout.trim());
+    await writeFile(second, (await cli(['token', 'issue', '--app', 'apiClient'])).stdout.trim());
+    const input = JSON.stringify({
+      apiUrl: `http://127.0.0.1:${PORT_BASE + 181}`,
+      regions: ['eu'],
+      storesPerRegion: 1,
+      intervalSeconds: 1,
+    });
+    const started = await cli([
+      'workflow',
+      'start',
+      'inventorySync',
+      '--input',
+      input,
+      '--workflow-id',
+      'cli-tree',
+      '--with-api-token',
+      '--token-file',
+      first,
+      '--json',
+    ]);
+    expect(started.code).toBe(0);
+    expect(lastJson<{ workflowId: string }>(started).workflowId).toBe('cli-tree');
+
+    const rotated = await cli(['token', 'rotate', '--workflow-id', 'cli-tree', '--token-file', second]);
+    expect(rotated.code).toBe(0);
+    let info = { version: 0, children: { reached: 0 } };
+    for (let i = 0; i < 40 && !(info.version === 2 && info.children.reached === 1); i++) {
+      info = lastJson(await cli(['token', 'info', '--workflow-id', 'cli-tree', '--json']));
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    expect(info).toMatchObject({ version: 2, children: { reached: 1 } });
+
+    const secondToken = (await readFile(second, 'utf8')).trim();
+    const shown = await cli(['token', 'show', '--workflow-id', 'cli-tree']);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(/redacted/);
+    expect(shown.stdout).not.toContain(secondToken);
+    const revealed = await cli(['token', 'show', '--workflow-id', 'cli-tree', '--reveal']);
+    expect(revealed.stdout.trim()).toBe(secondToken);
+    expect(revealed.stderr).toMatch(/live credential/);
+  }, 180_000);
+
+  it('fails clearly: unknown workflow, bad token file, issuer down', async () => {
+    const unknown = await cli(['token', 'info', '--workflow-id', 'no-such-workflow']);
+    expect(unknown.code).toBe(3);
+    expect(unknown.stderr).toMatch(/error \[cli\.workflow_not_found\]: no workflow no-such-workflow/);
+
+    const badFile = await cli([
+      'token',
+      'rotate',
+      '--workflow-id',
+      'cli-tree',
+      '--token-file',
+      join(home, 'missing.jwt'),
+    ]);
+    expect(badFile.code).toBe(2);
+    expect(badFile.stderr).toMatch(/error \[cli\.token_input_invalid\]: cannot read --token-file .*ENOENT/);
+
+    const bare = await cli(['token', 'rotate', '--workflow-id', 'cli-tree'], { stdin: '' });
+    expect(bare.code).toBe(2);
+
+    await devStopService('issuer', { root: home });
+    try {
+      const down = await cli(['token', 'issue']);
+      expect(down.code).toBe(1);
+      expect(down.stderr).toMatch(/error \[auth\.token_endpoint_unreachable\]/);
+    } finally {
+      await devStartService('issuer', { root: home });
+    }
+  }, 120_000);
+
+  it('dev down stops everything and dev status says so with exit 3', async () => {
+    worker?.kill('SIGTERM');
+    const down = await cli(['dev', 'down']);
+    expect(down.code).toBe(0);
+    expect(down.stdout).toMatch(/^Stopped .*temporal/);
+    const status = await cli(['dev', 'status', '--json']);
+    expect(status.code).toBe(3);
+    expect(lastJson<{ issuer: { running: boolean } }>(status).issuer.running).toBe(false);
+  }, 60_000);
+});
