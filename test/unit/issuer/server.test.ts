@@ -40,6 +40,19 @@ beforeAll(async () => {
           },
         ],
       },
+      {
+        id: 'api-client',
+        permissions: ['demo-api:read'],
+        audience: 'some-api',
+        keys: [
+          {
+            id: 'trk_api',
+            secretHash: hashSecret(SECRET),
+            status: 'active',
+            createdAt: '2026-01-01T00:00:00Z',
+          },
+        ],
+      },
     ],
   });
   server = createIssuerServer({
@@ -216,5 +229,28 @@ describe('other routes', () => {
     expect(events.some((e) => e.event === 'token_issued')).toBe(true);
     expect(text).not.toContain(SECRET);
     expect(text).not.toMatch(/eyJ[\w-]+\.[\w-]+\./);
+  });
+});
+
+describe('an application with its own audience', () => {
+  it("gets tokens for that audience instead of the issuer's", async () => {
+    const res = await fetch(`${base}/oauth/token`, {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${Buffer.from(`trk_api:${SECRET}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: 'grant_type=client_credentials',
+    });
+    expect(res.status).toBe(200);
+    const { access_token } = (await res.json()) as { access_token: string };
+    const jwks = (await (await fetch(`${base}/.well-known/jwks.json`)).json()) as Parameters<
+      typeof createLocalJWKSet
+    >[0];
+    const { payload } = await jwtVerify(access_token, createLocalJWKSet(jwks), {
+      issuer: 'http://issuer.test',
+    });
+    expect(payload.aud).toBe('some-api');
+    expect(payload.sub).toBe('api-client');
   });
 });
