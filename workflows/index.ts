@@ -3,6 +3,7 @@ import {
   condition,
   defineQuery,
   defineSignal,
+  getExternalWorkflowHandle,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -36,10 +37,12 @@ export async function heldWorkflow(): Promise<string> {
 /** Stops a reference tree: each node forwards it to its children, then finishes. */
 export const stopSignal = defineSignal('stop');
 
-/** What a node of the reference tree has done so far; no token in it. */
+/** What a node of the reference tree has done so far (this run and the ones before); no token in it. */
 export interface SyncProgress {
   calls: number;
   lastVersion: number;
+  /** How many times this node continued-as-new. */
+  runs: number;
 }
 export const progressQuery = defineQuery<SyncProgress>('progress');
 
@@ -50,11 +53,19 @@ export interface InventorySyncInput {
   storesPerRegion: number;
   /** Seconds between API calls of each node. */
   intervalSeconds: number;
+  /** Set by the node itself when it continues-as-new. */
+  carried?: CarriedProgress;
 }
 
 interface NodeInput {
   apiUrl: string;
   intervalSeconds: number;
+  carried?: CarriedProgress;
+}
+
+/** Progress carried across continue-as-new; children are started by the first run only. */
+interface CarriedProgress extends SyncProgress {
+  childIds: string[];
 }
 
 const { syncInventory } = proxyActivities<ReturnType<typeof activities.createReferenceActivities>>({
@@ -65,50 +76,76 @@ const { syncInventory } = proxyActivities<ReturnType<typeof activities.createRef
 
 /**
  * The shared life of every node: call the API with the current token every interval until told to
- * stop, then pass the stop on to the children.
+ * stop, then pass the stop on to the children. A node runs for as long as the deployment does, so it
+ * continues-as-new whenever Temporal suggests it (its token and children come along); children are
+ * started with parentClosePolicy ABANDON so that a parent's new run does not end them.
  */
 abstract class SyncNode<I extends NodeInput> extends StatefulWorkflow<I, SyncProgress> {
-  protected readonly children: Array<{ signal(s: typeof stopSignal): Promise<void> }> = [];
   #stopped = false;
-  #progress: SyncProgress = { calls: 0, lastVersion: 0 };
+  #progress: SyncProgress = { calls: 0, lastVersion: 0, runs: 0 };
+  #childIds: string[] = [];
 
-  protected async syncUntilStopped(): Promise<SyncProgress> {
+  /** Children of this node: `[workflowId, start]` pairs, started only by the node's first run. */
+  protected abstract childrenToStart(): Array<[string, () => Promise<unknown>]>;
+
+  async run(): Promise<SyncProgress> {
     setHandler(stopSignal, () => {
       this.#stopped = true;
     });
     setHandler(progressQuery, () => this.#progress);
+    const carried = this.input.carried;
+    if (carried) {
+      this.#progress = { calls: carried.calls, lastVersion: carried.lastVersion, runs: carried.runs };
+      this.#childIds = carried.childIds;
+    } else {
+      for (const [id, start] of this.childrenToStart()) {
+        await start();
+        this.#childIds.push(id);
+      }
+    }
     await this.waitForApiToken();
     while (!this.#stopped) {
       const { version } = await syncInventory();
-      this.#progress = { calls: this.#progress.calls + 1, lastVersion: version };
+      this.#progress = { ...this.#progress, calls: this.#progress.calls + 1, lastVersion: version };
       await condition(() => this.#stopped, `${this.input.intervalSeconds}s`);
+      if (!this.#stopped) {
+        await this.continueAsNewIfSuggested({
+          ...this.input,
+          carried: { ...this.#progress, runs: this.#progress.runs + 1, childIds: this.#childIds },
+        });
+      }
     }
-    await Promise.all(this.children.map((child) => child.signal(stopSignal)));
+    await Promise.all(this.#childIds.map((id) => getExternalWorkflowHandle(id).signal(stopSignal)));
     return this.#progress;
+  }
+
+  protected child<CI>(
+    fn: Parameters<typeof this.startChild<CI, SyncProgress>>[0],
+    workflowId: string,
+    input: CI,
+  ): [string, () => Promise<unknown>] {
+    return [workflowId, () => this.startChild(fn, { workflowId, input, parentClosePolicy: 'ABANDON' })];
   }
 }
 
 /** A store: the leaf that keeps its stock in sync with the API. */
 export class StoreSync extends SyncNode<NodeInput> {
-  run(): Promise<SyncProgress> {
-    return this.syncUntilStopped();
+  protected childrenToStart(): Array<[string, () => Promise<unknown>]> {
+    return [];
   }
 }
 export const storeSync = StoreSync.workflow();
 
 /** A region: starts its stores (each with its own apiUrl) and syncs the regional view itself. */
 export class RegionSync extends SyncNode<NodeInput & { stores: number }> {
-  async run(): Promise<SyncProgress> {
+  protected childrenToStart(): Array<[string, () => Promise<unknown>]> {
     const id = workflowInfo().workflowId;
-    for (let i = 0; i < this.input.stores; i++) {
-      this.children.push(
-        await this.startChild(storeSync, {
-          workflowId: `${id}.store-${i}`,
-          input: { apiUrl: `${this.input.apiUrl}/stores/${i}`, intervalSeconds: this.input.intervalSeconds },
-        }),
-      );
-    }
-    return this.syncUntilStopped();
+    return Array.from({ length: this.input.stores }, (_, i) =>
+      this.child(storeSync, `${id}.store-${i}`, {
+        apiUrl: `${this.input.apiUrl}/stores/${i}`,
+        intervalSeconds: this.input.intervalSeconds,
+      }),
+    );
   }
 }
 export const regionSync = RegionSync.workflow();
@@ -118,21 +155,15 @@ export const regionSync = RegionSync.workflow();
  * per entry of `regions`, each with its own apiUrl.
  */
 export class InventorySync extends SyncNode<InventorySyncInput> {
-  async run(): Promise<SyncProgress> {
+  protected childrenToStart(): Array<[string, () => Promise<unknown>]> {
     const id = workflowInfo().workflowId;
-    for (const region of this.input.regions) {
-      this.children.push(
-        await this.startChild(regionSync, {
-          workflowId: `${id}.${region}`,
-          input: {
-            apiUrl: `${this.input.apiUrl}/regions/${region}`,
-            stores: this.input.storesPerRegion,
-            intervalSeconds: this.input.intervalSeconds,
-          },
-        }),
-      );
-    }
-    return this.syncUntilStopped();
+    return this.input.regions.map((region) =>
+      this.child(regionSync, `${id}.${region}`, {
+        apiUrl: `${this.input.apiUrl}/regions/${region}`,
+        stores: this.input.storesPerRegion,
+        intervalSeconds: this.input.intervalSeconds,
+      }),
+    );
   }
 }
 export const inventorySync = InventorySync.workflow();

@@ -134,7 +134,11 @@ async function stopPreviousTree(client: Client): Promise<void> {
     const { status } = await handle.describe();
     if (status.name !== 'RUNNING') return;
     await handle.signal('stop');
-    await Promise.race([handle.result(), sleep(30_000)]);
+    await Promise.race([handle.result().catch(() => undefined), sleep(15_000)]);
+    // A tree from older workflow code may be unable to finish (non-determinism): end it for good.
+    if ((await handle.describe()).status.name === 'RUNNING') {
+      await handle.terminate('replaced by a new tokenrelay start');
+    }
   } catch (err) {
     if (!(err instanceof WorkflowNotFoundError)) throw err;
   }

@@ -55,6 +55,11 @@ export interface DevUpOptions {
    * this long before using it. Default 30 s. Short values make key rotation quick to watch (tests).
    */
   jwksRefreshSeconds?: number;
+  /**
+   * Extra Temporal dynamic config, e.g. `{ 'limit.historyCount.suggestContinueAsNew': 100 }` so that
+   * long-running workflows are asked to continue-as-new quickly (tests).
+   */
+  dynamicConfig?: Record<string, string | number | boolean>;
   onStep?: (step: DevUpStep) => void;
 }
 
@@ -193,6 +198,7 @@ export async function devUp(options: DevUpOptions = {}): Promise<DevUpResult> {
     issuerHealthy(config.demoApi.url),
   );
 
+  await writeDynamicConfig(layout, options.dynamicConfig ?? {});
   step({ step: 'temporal', detail: config.temporal.address });
   await startTemporalDaemon(layout, serverBinary, config, ports.base);
   step({ step: 'namespace', detail: DEV_NAMESPACE });
@@ -374,8 +380,10 @@ export async function temporalServerCommand(
   config: DevConfig,
   portBase: number = config.portBase,
 ): Promise<{ command: string; args: string[]; env: NodeJS.ProcessEnv; cwd: string }> {
-  // Dev-only dynamic config: namespace changes visible within a second instead of ten.
-  await writeFile(layout.dynamicConfigPath, 'system.namespaceCacheRefreshInterval:\n  - value: 1s\n');
+  // Written by dev up; `server start` on an older state folder gets the base settings.
+  if (!(await stat(layout.dynamicConfigPath).catch(() => undefined))) {
+    await writeDynamicConfig(layout, {});
+  }
   const configFile = join(packageRoot(), 'temporal-dev.yml');
   return {
     command: serverBinary,
@@ -392,6 +400,21 @@ export async function temporalServerCommand(
     },
     cwd: layout.temporalDir,
   };
+}
+
+/** Dev-only dynamic config: namespace changes visible within a second instead of ten, plus extras. */
+async function writeDynamicConfig(
+  layout: DevLayout,
+  extra: Record<string, string | number | boolean>,
+): Promise<void> {
+  const settings: Record<string, string | number | boolean> = {
+    'system.namespaceCacheRefreshInterval': '1s',
+    ...extra,
+  };
+  const yaml = Object.entries(settings)
+    .map(([key, value]) => `${key}:\n  - value: ${JSON.stringify(value)}\n`)
+    .join('');
+  await writeFile(layout.dynamicConfigPath, yaml);
 }
 
 export const temporalServices = ['frontend', 'internal-frontend', 'history', 'matching', 'worker'] as const;

@@ -25,6 +25,8 @@ export default async function setup(project: TestProject) {
     portBase: Number(process.env.TOKENRELAY_TEST_PORT_BASE ?? 27200),
     // Key rotation waits for the verifier's JWKS refresh; 3 s keeps the rotation test short.
     jwksRefreshSeconds: 3,
+    // Long-running workflows are asked to continue-as-new after 120 events, so tests see it happen.
+    dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 120 },
     onStep: devUpReporter(),
   });
   process.stderr.write(`[dev up] test stack ready in ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
