@@ -37,8 +37,13 @@ export interface IssuerConfig {
 }
 
 export interface RateLimitConfig {
-  /** Failed attempts answered normally within the window; further requests get 429. Default 10. */
+  /** Failed attempts per key id answered normally within the window; further requests get 429. Default 10. */
   maxFailures: number;
+  /**
+   * Failed attempts per client IP. Higher than per key by default (5×): a whole worker fleet may sit
+   * behind one NAT address, and one guessing client must not lock all of it out.
+   */
+  maxFailuresPerIp?: number;
   /** Sliding window length. Default 60. */
   windowSeconds: number;
 }
@@ -87,6 +92,7 @@ export function resolveIssuerConfig(
     signingKeyPublishAheadSeconds: raw.signingKeyPublishAheadSeconds ?? 2 * refresh,
     rateLimit: {
       maxFailures: raw.rateLimit?.maxFailures ?? 10,
+      maxFailuresPerIp: raw.rateLimit?.maxFailuresPerIp ?? 5 * (raw.rateLimit?.maxFailures ?? 10),
       windowSeconds: raw.rateLimit?.windowSeconds ?? 60,
     },
   };

@@ -81,14 +81,19 @@ export function createIssuerServer(options: IssuerOptions): Server {
       );
   };
   const metrics = options.metrics ?? new IssuerMetrics();
-  const limiter =
+  const windowMs = (options.rateLimit ? options.rateLimit.windowSeconds : 60) * 1000;
+  const maxFailures = (options.rateLimit ? options.rateLimit.maxFailures : undefined) ?? 10;
+  const limiters =
     options.rateLimit === false
       ? undefined
-      : new SlidingWindowLimiter({
-          maxFailures: options.rateLimit?.maxFailures ?? 10,
-          windowMs: (options.rateLimit?.windowSeconds ?? 60) * 1000,
-          now,
-        });
+      : {
+          key: new SlidingWindowLimiter({ maxFailures, windowMs, now }),
+          ip: new SlidingWindowLimiter({
+            maxFailures: options.rateLimit?.maxFailuresPerIp ?? 5 * maxFailures,
+            windowMs,
+            now,
+          }),
+        };
 
   // Per-request facts the error path needs for the audit log.
   interface Attempt {
@@ -104,9 +109,9 @@ export function createIssuerServer(options: IssuerOptions): Server {
   }
 
   function enforceLimit(attempt: Attempt): void {
-    if (!limiter) return;
-    const ipWait = limiter.blockedForMs(`ip:${attempt.ip}`);
-    const keyWait = attempt.keyId === undefined ? 0 : limiter.blockedForMs(`key:${attempt.keyId}`);
+    if (!limiters) return;
+    const ipWait = limiters.ip.blockedForMs(attempt.ip);
+    const keyWait = attempt.keyId === undefined ? 0 : limiters.key.blockedForMs(attempt.keyId);
     const wait = Math.max(ipWait, keyWait);
     if (wait === 0) return;
     const scope = ipWait >= keyWait ? 'ip' : 'key';
@@ -123,8 +128,8 @@ export function createIssuerServer(options: IssuerOptions): Server {
   }
 
   function authenticationFailed(attempt: Attempt, reason: string): OAuthError {
-    limiter?.recordFailure(`ip:${attempt.ip}`);
-    if (attempt.keyId !== undefined) limiter?.recordFailure(`key:${attempt.keyId}`);
+    limiters?.ip.recordFailure(attempt.ip);
+    if (attempt.keyId !== undefined) limiters?.key.recordFailure(attempt.keyId);
     attempt.reason = reason;
     log({ event: 'token_refused', reason: 'invalid_client', ...keyField(attempt) });
     return new OAuthError('invalid_client', 'client authentication failed');

@@ -3,6 +3,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DevConfig } from '../../src/devstack/dev-config.js';
 import { devStartService, devStopService } from '../../src/devstack/dev-stack.js';
 import { packageRoot } from '../../src/package-root.js';
 
@@ -22,9 +23,15 @@ function env(): NodeJS.ProcessEnv {
   return { ...process.env, TOKENRELAY_HOME: home, TOKENRELAY_PORT_BASE: String(PORT_BASE), FORCE_COLOR: '0' };
 }
 
-function cli(args: string[], options: { stdin?: string; command?: string[] } = {}): Promise<Run> {
+function cli(
+  args: string[],
+  options: { stdin?: string; command?: string[]; env?: NodeJS.ProcessEnv } = {},
+): Promise<Run> {
   const [command, ...prefix] = options.command ?? [process.execPath, bin];
-  const child = spawn(command as string, [...prefix, ...args], { env: env(), cwd: packageRoot() });
+  const child = spawn(command as string, [...prefix, ...args], {
+    env: options.env ?? env(),
+    cwd: packageRoot(),
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => {
@@ -151,6 +158,27 @@ describe('the tokenrelay CLI, driven as a user would', () => {
     const revealed = await cli(['token', 'show', '--workflow-id', 'cli-tree', '--reveal']);
     expect(revealed.stdout.trim()).toBe(secondToken);
     expect(revealed.stderr).toMatch(/live credential/);
+
+    // Pointed at a cluster the Temporal CLI's way instead of through dev.json: TEMPORAL_* variables,
+    // and tokenrelay's own variables for the token and the payload codec.
+    const dev = JSON.parse(await readFile(join(home, 'dev.json'), 'utf8')) as DevConfig;
+    const elsewhere = await cli(['token', 'info', '--workflow-id', 'cli-tree', '--json'], {
+      env: {
+        ...process.env,
+        TOKENRELAY_HOME: join(home, 'not-here'),
+        TEMPORAL_ADDRESS: dev.temporal.address,
+        TEMPORAL_TLS_CLIENT_CERT_PATH: dev.temporal.clientCertPath,
+        TEMPORAL_TLS_CLIENT_KEY_PATH: dev.temporal.clientKeyPath,
+        TEMPORAL_TLS_SERVER_CA_CERT_PATH: dev.temporal.caCertPath,
+        TEMPORAL_TLS_SERVER_NAME: dev.temporal.serverName,
+        TOKENRELAY_TOKEN_URL: dev.issuer.tokenUrl,
+        TOKENRELAY_CLIENT_ID: dev.apps.reader.clientId,
+        TOKENRELAY_CLIENT_SECRET: dev.apps.reader.clientSecret,
+        TOKENRELAY_CODEC_KEYS: dev.codec.keys,
+      },
+    });
+    expect(elsewhere.code).toBe(0);
+    expect(lastJson<{ version: number }>(elsewhere).version).toBe(2);
   }, 180_000);
 
   it('fails clearly: unknown workflow, bad token file, issuer down', async () => {

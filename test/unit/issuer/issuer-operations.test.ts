@@ -117,6 +117,15 @@ describe('access key lifecycle through the token endpoint', () => {
 });
 
 describe('failed-authentication rate limit', () => {
+  it('lets other keys from the same address through until the per-address limit, which is higher', async () => {
+    const a = await createApplication(admin(), { id: 'a', permissions: ['default:write'] });
+    await start(); // 3 per key, 15 per address by default
+    for (let i = 0; i < 3; i++) expect((await apiToken('trk_guessed', 'nope')).status).toBe(401);
+    expect((await apiToken('trk_guessed', 'nope')).status).toBe(429);
+    // A worker behind the same NAT address is not locked out by someone else's guessing.
+    expect((await apiToken(a.key.keyId, a.key.secret)).status).toBe(200);
+  });
+
   it('answers the request that crosses the limit with 429 and Retry-After, and recovers after the window', async () => {
     const { key } = await createApplication(admin(), { id: 'billing', permissions: ['default:write'] });
     await start();
@@ -134,9 +143,11 @@ describe('failed-authentication rate limit', () => {
   it('limits per key id across client addresses, and per client address across key ids', async () => {
     const a = await createApplication(admin(), { id: 'a', permissions: ['default:write'] });
     const b = await createAccessKey(admin(), 'a');
-    await start();
-    // Three different unknown ids from one address: the fourth request from it is limited.
-    for (const id of ['trk_x1', 'trk_x2', 'trk_x3']) expect((await apiToken(id, 'nope')).status).toBe(401);
+    await start({ rateLimit: { maxFailures: 3, maxFailuresPerIp: 4, windowSeconds: 10 } });
+    // Four different unknown ids from one address: the fifth request from it is limited.
+    for (const id of ['trk_x1', 'trk_x2', 'trk_x3', 'trk_x4']) {
+      expect((await apiToken(id, 'nope')).status).toBe(401);
+    }
     expect((await apiToken(b.keyId, b.secret)).status).toBe(429);
     expect(a.key.keyId).not.toBe(b.keyId);
     const text = await metrics.registry.metrics();
