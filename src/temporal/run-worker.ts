@@ -35,7 +35,7 @@ export interface WorkerFailedEvent {
   error: Error;
   /** The server kept refusing the worker's token. */
   authorization: boolean;
-  /** Restarts so far, this one included. */
+  /** The number this restart will have once it succeeds (1 for the first). */
   restart: number;
   restartInMs: number;
 }
@@ -155,53 +155,56 @@ export class SupervisedWorker extends EventEmitter<SupervisedWorkerEvents> {
   }
 
   private async supervise(): Promise<void> {
-    let delay = this.options.restartInitialDelayMs ?? 1_000;
+    const initialDelay = this.options.restartInitialDelayMs ?? 1_000;
     const maxDelay = this.options.restartMaxDelayMs ?? 30_000;
     for (;;) {
-      const failure = await this.current.run().then(
-        () => undefined,
-        (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
-      );
+      const failure = await runUntilFailed(this.current);
       if (failure === undefined || this.stopping) return;
       const authorization = isAuthorizationFailure(failure) || !this.options.token.state.valid;
+      this.logger.warn(
+        authorization
+          ? 'tokenrelay: worker stopped because the server kept refusing its token; restarting once a valid token is available'
+          : 'tokenrelay: worker stopped on an error; restarting',
+        { error: failure.message, restartInMs: initialDelay },
+      );
+      this.emit('workerFailed', {
+        error: failure,
+        authorization,
+        restart: this.restartCount + 1,
+        restartInMs: initialDelay,
+      });
+      // Each failure starts its own backoff: a worker that ran well for a day restarts promptly.
+      let delay = initialDelay;
       for (;;) {
-        this.restartCount += 1;
-        this.logger.warn(
-          authorization
-            ? 'tokenrelay: worker stopped because the server kept refusing its token; restarting once a valid token is available'
-            : 'tokenrelay: worker stopped on an error; restarting',
-          { error: failure.message, restartInMs: delay, restart: this.restartCount },
-        );
-        this.emit('workerFailed', {
-          error: failure,
-          authorization,
-          restart: this.restartCount,
-          restartInMs: delay,
-        });
         await this.sleep(delay);
-        delay = Math.min(maxDelay, delay * 2);
         if (this.stopping) return;
-        const next = await this.recreate();
+        const next = await this.recreate(Math.min(maxDelay, delay * 2));
         if (this.stopping) {
           await next?.connection?.close().catch(() => {});
           return;
         }
         if (next) {
           this.current = next;
+          this.restartCount += 1;
+          this.logger.info('tokenrelay: worker started again', { restart: this.restartCount });
           this.emit('workerRestarted', { restart: this.restartCount });
           break;
         }
+        delay = Math.min(maxDelay, delay * 2);
       }
     }
   }
 
   /** A new worker on a new connection, or undefined when no token or connection can be had yet. */
-  private async recreate(): Promise<Worker | undefined> {
+  private async recreate(nextTryInMs: number): Promise<Worker | undefined> {
     const stale = this.current.connection;
     try {
       await this.options.token.get();
     } catch (err) {
-      this.logger.warn('tokenrelay: still no valid token; will retry', { error: (err as Error).message });
+      this.logger.warn('tokenrelay: still no valid token; will retry', {
+        error: (err as Error).message,
+        retryInMs: nextTryInMs,
+      });
       return undefined;
     }
     await stale?.close().catch(() => {});
@@ -213,6 +216,7 @@ export class SupervisedWorker extends EventEmitter<SupervisedWorkerEvents> {
       await connection?.close().catch(() => {});
       this.logger.warn('tokenrelay: could not start the worker again; will retry', {
         error: (err as Error).message,
+        retryInMs: nextTryInMs,
       });
       return undefined;
     }
@@ -316,6 +320,33 @@ function validateRunOptions(options: RunWorkerOptions): void {
     if (v !== undefined && !(v >= 0 && Number.isFinite(v))) {
       throw new TypeError(`startWorker: options.${name} must be a non-negative number`);
     }
+  }
+}
+
+/**
+ * Runs `worker` until it shuts down (undefined) or fails (the error). A failed worker is noticed by its
+ * state as well as by `run()` rejecting: after the core gives up, the SDK's final clean-up can wait
+ * indefinitely on a native reference (the worker heartbeat keeps one), so `run()` may never settle.
+ */
+async function runUntilFailed(worker: Worker): Promise<Error | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const failedState = new Promise<Error>((resolve) => {
+    timer = setInterval(() => {
+      if (worker.getState() === 'FAILED') {
+        resolve(new Error("the worker's core stopped the worker (see its 'Worker failed' log entry)"));
+      }
+    }, 500);
+  });
+  try {
+    return await Promise.race([
+      worker.run().then(
+        () => undefined,
+        (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
+      ),
+      failedState,
+    ]);
+  } finally {
+    clearInterval(timer);
   }
 }
 
