@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { Client } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
 import type { Command } from 'commander';
 import { ClientCredentialsTokenSource } from '../auth/client-credentials.js';
 import { RefreshingToken } from '../auth/refreshing-token.js';
@@ -7,6 +8,7 @@ import { codecFromEnv } from '../codec/codec-keys.js';
 import { type DevConfig, devCodec, devTls, devToken, readDevConfig } from '../devstack/dev-config.js';
 import { devLayout } from '../devstack/layout.js';
 import { connectClient } from '../temporal/connect.js';
+import { type ConnectionSettings, resolveConnectionSettings } from '../temporal/settings.js';
 import type { TlsOptions } from '../temporal/tls.js';
 import { CliError } from './errors.js';
 
@@ -68,41 +70,38 @@ export async function openClient(flags: ConnectionFlags): Promise<OpenedClient> 
     source: new ClientCredentialsTokenSource({ tokenUrl, clientId, clientSecret }),
   });
   const tls = tlsFromFlags(flags);
-  try {
-    const connection = await connectClient({
-      token,
-      ...(flags.address ? { address: flags.address } : {}),
-      ...(flags.namespace ? { namespace: flags.namespace } : {}),
-      ...(tls ? { tls } : {}),
-      envConfig: flags.profile ? { profile: flags.profile } : {},
-    });
-    const codec = await codecFromEnv();
-    const client = new Client({
-      connection,
-      namespace: flags.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default',
-      ...(codec ? { dataConverter: { payloadCodecs: [codec] } } : {}),
-    });
-    return {
-      client,
-      async close() {
-        await connection.close();
-        token.stop();
-      },
-    };
-  } catch (err) {
-    token.stop();
-    throw err;
-  }
+  const settings: ConnectionSettings = {
+    ...(flags.address ? { address: flags.address } : {}),
+    ...(flags.namespace ? { namespace: flags.namespace } : {}),
+    ...(tls ? { tls } : {}),
+    envConfig: flags.profile ? { profile: flags.profile } : {},
+  };
+  return openWith(token, settings, async () => codecFromEnv());
 }
 
 async function openDevClient(config: DevConfig, namespace: string | undefined): Promise<OpenedClient> {
-  const token = devToken(config, 'worker');
+  const settings: ConnectionSettings = {
+    address: config.temporal.address,
+    namespace: namespace ?? config.temporal.namespace,
+    tls: devTls(config),
+  };
+  return openWith(devToken(config, 'worker'), settings, () => devCodec(config));
+}
+
+/** Connects with `token` (which the returned close() stops) and wraps the connection in a Client. */
+async function openWith(
+  token: RefreshingToken,
+  settings: ConnectionSettings,
+  codec: () => Promise<PayloadCodec | undefined>,
+): Promise<OpenedClient> {
   try {
-    const connection = await connectClient({ address: config.temporal.address, tls: devTls(config), token });
+    const { namespace } = resolveConnectionSettings(settings, 'tokenrelay');
+    const connection = await connectClient({ ...settings, token });
+    const payloadCodec = await codec();
     const client = new Client({
       connection,
-      namespace: namespace ?? config.temporal.namespace,
-      dataConverter: { payloadCodecs: [await devCodec(config)] },
+      namespace,
+      ...(payloadCodec ? { dataConverter: { payloadCodecs: [payloadCodec] } } : {}),
     });
     return {
       client,

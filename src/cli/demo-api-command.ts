@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { startDemoApi } from '../devstack/demo-api.js';
+import { serveInForeground } from './foreground.js';
 
 /** `demo-api start`: the reference application's protected API; `dev up` runs it in the background. */
 export function registerDemoApiCommand(program: Command): void {
@@ -9,13 +10,7 @@ export function registerDemoApiCommand(program: Command): void {
     .command('start')
     .description('run the demo API in the foreground')
     .requiredOption('--config <path>', 'demo API config file (JSON, written by dev up)')
-    .action(async (opts: { config: string }) => {
-      const running = await startDemoApi(opts.config);
-      process.stdout.write(`${JSON.stringify({ event: 'demo_api_listening', url: running.url })}\n`);
-      const shutdown = () => {
-        running.close().then(() => process.exit(0));
-      };
-      process.once('SIGTERM', shutdown);
-      process.once('SIGINT', shutdown);
-    });
+    .action((opts: { config: string }) =>
+      serveInForeground('demo_api_listening', () => startDemoApi(opts.config)),
+    );
 }

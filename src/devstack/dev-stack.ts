@@ -332,25 +332,37 @@ async function ensureDevApplications(
   return apps;
 }
 
-async function startIssuerDaemon(layout: DevLayout): Promise<void> {
-  const bin = join(packageRoot(), 'bin', 'tokenrelay.js');
-  await spawnDaemon({
-    command: process.execPath,
-    args: [bin, 'issuer', 'start', '--config', layout.issuerConfigPath],
-    logPath: layout.issuerLogPath,
-    pidPath: layout.issuerPidPath,
-    marker: layout.issuerConfigPath,
-  });
+function startIssuerDaemon(layout: DevLayout): Promise<void> {
+  return startCliDaemon(
+    ['issuer', 'start'],
+    layout.issuerConfigPath,
+    layout.issuerLogPath,
+    layout.issuerPidPath,
+  );
 }
 
-async function startDemoApiDaemon(layout: DevLayout): Promise<void> {
-  const bin = join(packageRoot(), 'bin', 'tokenrelay.js');
+function startDemoApiDaemon(layout: DevLayout): Promise<void> {
+  return startCliDaemon(
+    ['demo-api', 'start'],
+    layout.demoApiConfigPath,
+    layout.demoApiLogPath,
+    layout.demoApiPidPath,
+  );
+}
+
+/** Runs `tokenrelay <command> --config <configPath>` in the background; the config path marks the pid. */
+async function startCliDaemon(
+  command: string[],
+  configPath: string,
+  logPath: string,
+  pidPath: string,
+): Promise<void> {
   await spawnDaemon({
     command: process.execPath,
-    args: [bin, 'demo-api', 'start', '--config', layout.demoApiConfigPath],
-    logPath: layout.demoApiLogPath,
-    pidPath: layout.demoApiPidPath,
-    marker: layout.demoApiConfigPath,
+    args: [join(packageRoot(), 'bin', 'tokenrelay.js'), ...command, '--config', configPath],
+    logPath,
+    pidPath,
+    marker: configPath,
   });
 }
 
