@@ -6,8 +6,7 @@ import { type DevConfig, devCodec, devTls, devToken } from '../devstack/dev-conf
 import { packageRoot } from '../package-root.js';
 import { connectClient } from '../temporal/connect.js';
 import { type SupervisedWorker, startWorker } from '../temporal/run-worker.js';
-
-export const REFERENCE_TASK_QUEUE = 'tokenrelay-reference';
+import { REFERENCE_TASK_QUEUE } from './reference-app.js';
 
 export interface ReferenceWorker {
   supervised: SupervisedWorker;

@@ -5,7 +5,7 @@ import { ClientCredentialsTokenSource } from '../auth/client-credentials.js';
 import type { DemoApiStats } from '../devstack/demo-api.js';
 import type { DevConfig } from '../devstack/dev-config.js';
 import { getApiTokenInfo, rotateApiToken, startParent } from '../stateful/client.js';
-import { REFERENCE_TASK_QUEUE } from './reference-worker.js';
+import { REFERENCE_TASK_QUEUE } from './reference-app.js';
 
 export const TOUR_ROOT_ID = 'inventory-sync';
 const REGIONS = ['eu', 'us', 'ap'];

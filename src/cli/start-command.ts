@@ -2,7 +2,6 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Command } from 'commander';
 import { devUp } from '../devstack/dev-stack.js';
 import { devUpReporter } from './progress.js';
-import { startReferenceWorker } from './reference-worker.js';
 import { runRotationTour } from './rotation-tour.js';
 
 export function registerStartCommand(program: Command): void {
@@ -20,6 +19,8 @@ export function registerStartCommand(program: Command): void {
       const { config, reused } = await devUp({ onStep: devUpReporter() });
       if (reused) out.write(`Reusing the running dev stack (Temporal ${config.temporal.address})\n`);
       out.write('Starting the reference worker (mTLS + refreshing JWT, payloads encrypted)...\n');
+      // Loaded on use: it needs the repository's activities/ and workflows/.
+      const { startReferenceWorker } = await import('./reference-worker.js');
       const worker = await startReferenceWorker(config, { shutdownSignals: [] });
       try {
         const summary = await runRotationTour(config, worker.client, out);

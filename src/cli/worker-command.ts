@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { readDevConfig } from '../devstack/dev-config.js';
-import { REFERENCE_TASK_QUEUE, startReferenceWorker } from './reference-worker.js';
+import { REFERENCE_TASK_QUEUE } from './reference-app.js';
 
 /** `worker`: runs the reference worker against the dev stack until Ctrl-C (`npm run worker`). */
 export function registerWorkerCommand(program: Command): void {
@@ -11,6 +11,8 @@ export function registerWorkerCommand(program: Command): void {
     )
     .action(async () => {
       const config = await readDevConfig();
+      // Loaded on use: it needs the repository's activities/ and workflows/.
+      const { startReferenceWorker } = await import('./reference-worker.js');
       const worker = await startReferenceWorker(config);
       process.stderr.write(
         `Reference worker polling ${REFERENCE_TASK_QUEUE} on ${config.temporal.address} (mTLS + JWT); Ctrl-C to stop\n`,

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { startParent } from '../stateful/client.js';
 import { type ConnectionFlags, openClient, withConnectionOptions } from './connection-options.js';
 import { CliError } from './errors.js';
-import { REFERENCE_TASK_QUEUE } from './reference-worker.js';
+import { REFERENCE_TASK_QUEUE } from './reference-app.js';
 import { readTokenInput, withTokenInput } from './token-input.js';
 
 export function registerWorkflowCommands(program: Command): void {

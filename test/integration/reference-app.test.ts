@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ClientCredentialsTokenSource } from '../../src/auth/client-credentials.js';
-import { REFERENCE_TASK_QUEUE, startReferenceWorker } from '../../src/cli/reference-worker.js';
+import { REFERENCE_TASK_QUEUE } from '../../src/cli/reference-app.js';
+import { startReferenceWorker } from '../../src/cli/reference-worker.js';
 import { getApiTokenInfo, rotateApiToken, startParent } from '../../src/stateful/client.js';
 import type { SyncProgress } from '../../workflows/index.js';
 import { devConfig } from './helpers.js';
