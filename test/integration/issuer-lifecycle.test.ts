@@ -155,7 +155,8 @@ describe('an issuer process with a short rate-limit window', () => {
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toMatch(/tokenrelay_issuer_tokens_issued_total\{endpoint="oauth"\} [2-9]/);
     expect(metrics).toMatch(/tokenrelay_issuer_token_failures_total\{reason="invalid_client"\} 3/);
-    expect(metrics).toMatch(/tokenrelay_issuer_rate_limited_total\{scope="ip"\} 1/);
+    // Three failures with one key id: the per-key limit (3) is hit before the looser per-IP one.
+    expect(metrics).toMatch(/tokenrelay_issuer_rate_limited_total\{scope="key"\} 1/);
     expect(metrics).toMatch(/tokenrelay_issuer_request_duration_seconds_bucket/);
     for (const text of [audit, metrics]) {
       expect(text).not.toContain(key.keySecret);
