@@ -7,10 +7,16 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<str
   if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw tooLarge(limit);
-    chunks.push(chunk as Buffer);
+  try {
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > limit) throw tooLarge(limit);
+      chunks.push(chunk as Buffer);
+    }
+  } catch (err) {
+    if (err instanceof IssuerHttpError) throw err;
+    // The client went away or was cut off by the request timeout: its fault, not an internal error.
+    throw new IssuerHttpError(408, 'request_timeout', 'the request body did not arrive in time');
   }
   return Buffer.concat(chunks).toString('utf8');
 }

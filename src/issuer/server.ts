@@ -1,4 +1,11 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+  STATUS_CODES,
+} from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Application, ApplicationStore } from './applications.js';
 import type { AuditEvent, AuditSink } from './audit-log.js';
 import { type BootstrapCredential, checkBootstrapCredential } from './bootstrap-credential.js';
@@ -40,6 +47,8 @@ export interface IssuerOptions {
   audit?: AuditSink;
   /** Metrics served at `/metrics`. Default: a fresh set in its own registry. */
   metrics?: IssuerMetrics;
+  /** How long a client may take to send its whole request. Default 10 000 ms. */
+  requestTimeoutMs?: number;
   /** Largest accepted request body. Default 16 KiB. */
   maxBodyBytes?: number;
   /** Receives one structured event per request outcome; never given a secret or a token. */
@@ -291,18 +300,50 @@ export function createIssuerServer(options: IssuerOptions): Server {
     sendJson(res, 500, { error: 'server_error', error_description: 'internal error' });
   }
 
-  return createServer((req, res) => {
-    const started = process.hrtime.bigint();
-    const attempt: Attempt = { endpoint: 'oauth', ip: req.socket.remoteAddress ?? 'unknown' };
-    res.once('finish', () => {
-      const path = pathOf(req);
-      metrics.requestDuration.observe(
-        { route: routes.has(path) ? path : 'other', status: String(res.statusCode) },
-        Number(process.hrtime.bigint() - started) / 1e9,
-      );
-    });
-    route(req, res, attempt).catch((err: unknown) => fail(req, res, attempt, err));
-  });
+  const server = createServer(
+    {
+      // A client that trickles its request is cut off: it would otherwise hold a socket for as long
+      // as it likes. Checked every second (Node's default is 30 s, which makes the limit meaningless).
+      requestTimeout: options.requestTimeoutMs ?? 10_000,
+      headersTimeout: Math.min(options.requestTimeoutMs ?? 10_000, 5_000),
+      connectionsCheckingInterval: 1_000,
+    },
+    (req, res) => {
+      const started = process.hrtime.bigint();
+      const attempt: Attempt = { endpoint: 'oauth', ip: req.socket.remoteAddress ?? 'unknown' };
+      res.once('finish', () => {
+        const path = pathOf(req);
+        metrics.requestDuration.observe(
+          { route: routes.has(path) ? path : 'other', status: String(res.statusCode) },
+          Number(process.hrtime.bigint() - started) / 1e9,
+        );
+      });
+      route(req, res, attempt).catch((err: unknown) => fail(req, res, attempt, err));
+    },
+  );
+  server.on('clientError', answerClientError);
+  return server;
+}
+
+/**
+ * Node's own refusals (request timeout, oversized headers, unparsable HTTP) answer in the issuer's
+ * JSON error format instead of Node's bare status line, and the socket is closed.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (socket.writable && (socket as Duplex & { bytesWritten?: number }).bytesWritten === 0) {
+    const [status, error] =
+      err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'request_timeout']
+        : err.code === 'HPE_HEADER_OVERFLOW'
+          ? [431, 'request_header_fields_too_large']
+          : [400, 'invalid_request'];
+    const body = JSON.stringify({ error, error_description: STATUS_CODES[status] ?? 'refused' });
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }
 
 function signingKeysSource(keys: SigningKey[] | SigningKeyRing): () => Promise<SigningKeysNow> {

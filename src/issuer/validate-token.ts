@@ -11,6 +11,7 @@ import {
   jwtVerify,
 } from 'jose';
 import { TokenRelayError } from '../errors.js';
+import { isPermission } from './permissions.js';
 
 /** Which check a token failed. Stable: callers `switch` on it. */
 export type TokenValidationErrorCode =
@@ -24,6 +25,8 @@ export type TokenValidationErrorCode =
   | 'token.wrong_audience'
   | 'token.wrong_issuer'
   | 'token.missing_claim'
+  /** A claim has the wrong type or form (e.g. `permissions` not a list of `<namespace>:<role>`). */
+  | 'token.invalid_claim'
   | 'token.jwks_unavailable';
 
 /** A token failed validation; `code` names the check, `claim` the claim involved, if any. */
@@ -59,6 +62,11 @@ export interface ValidateTokenOptions {
   clockToleranceSeconds?: number;
   /** Current time for the checks. Default `Date.now`. */
   now?: () => number;
+  /**
+   * Larger tokens are refused as malformed before any parsing or key lookup. Default 8192 bytes:
+   * far above a real token (under 1 KiB), far below what would cost a verifier memory or time.
+   */
+  maxTokenBytes?: number;
 }
 
 export interface ValidatedToken {
@@ -98,8 +106,15 @@ export function createTokenValidator(
   if (!(Number.isFinite(tolerance) && tolerance >= 0)) {
     throw new TypeError('ValidateTokenOptions.clockToleranceSeconds must be a number >= 0');
   }
+  const maxTokenBytes = options.maxTokenBytes ?? 8192;
+  if (!(Number.isInteger(maxTokenBytes) && maxTokenBytes > 0)) {
+    throw new TypeError('ValidateTokenOptions.maxTokenBytes must be a positive integer');
+  }
   const keys = keySet(options.jwks);
   return async (token) => {
+    if (typeof token === 'string' && Buffer.byteLength(token) > maxTokenBytes) {
+      throw new TokenValidationError('token.malformed', `the token is larger than ${maxTokenBytes} bytes`);
+    }
     const header = checkHeader(token, algorithms);
     try {
       const { payload, protectedHeader } = await jwtVerify(token, keys, {
@@ -110,6 +125,7 @@ export function createTokenValidator(
         requiredClaims: ['exp', 'iss', 'aud'],
         ...(options.now ? { currentDate: new Date(options.now()) } : {}),
       });
+      checkPermissionsClaim(payload);
       return { payload, header: { ...header, ...protectedHeader } };
     } catch (err) {
       throw translate(err);
@@ -158,6 +174,22 @@ function checkHeader(token: string, algorithms: readonly string[]): JWTHeaderPar
     throw new TokenValidationError('token.missing_kid', 'the token header has no kid');
   }
   return header;
+}
+
+/**
+ * A `permissions` claim that is not a list of `<namespace>:<role>` strings would be misread by a
+ * consumer (a string passes a substring `.includes()` check), so it is refused rather than passed on.
+ */
+function checkPermissionsClaim(payload: JWTPayload): void {
+  const permissions = payload.permissions;
+  if (permissions === undefined) return;
+  if (!Array.isArray(permissions) || !permissions.every((p) => typeof p === 'string' && isPermission(p))) {
+    throw new TokenValidationError(
+      'token.invalid_claim',
+      'claim permissions must be a list of "<namespace>:<role>" strings',
+      { claim: 'permissions' },
+    );
+  }
 }
 
 const claimCodes: Record<string, TokenValidationErrorCode> = {

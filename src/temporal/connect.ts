@@ -1,10 +1,11 @@
-import { Connection } from '@temporalio/client';
+import { Connection, type TLSConfig } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { RefreshingToken } from '../auth/refreshing-token.js';
 import { type AuthRejectedEvent, authInterceptors } from './auth-interceptors.js';
 import { TemporalConnectError } from './errors.js';
 import { type ConnectionSettings, resolveConnectionSettings } from './settings.js';
 import { loadTlsConfig } from './tls.js';
+import { diagnoseTlsHandshake, type TlsFailureReason } from './tls-diagnosis.js';
 
 export interface ConnectOptions extends ConnectionSettings {
   /** Supplies the JWT sent as `authorization: Bearer …` on every call. */
@@ -32,8 +33,8 @@ export async function connectWorker(options: ConnectOptions): Promise<NativeConn
   const tls = await loadTlsConfig(settings.tls);
   const apiKey = await options.token.get();
   const connection = await NativeConnection.connect({ address: settings.address, tls, apiKey }).catch(
-    (err: unknown) => {
-      throw connectError(settings.address, err, tls.clientCertPair !== undefined);
+    async (err: unknown) => {
+      throw await connectError(settings.address, err, tls);
     },
   );
   const onRefreshed = ({ token }: { token: string }) => {
@@ -75,8 +76,8 @@ export async function connectClient(options: ConnectClientOptions): Promise<Conn
       token: options.token,
       ...(options.onAuthRejected ? { onRejected: options.onAuthRejected } : {}),
     }),
-  }).catch((err: unknown) => {
-    throw connectError(settings.address, err, tls.clientCertPair !== undefined);
+  }).catch(async (err: unknown) => {
+    throw await connectError(settings.address, err, tls);
   });
 }
 
@@ -91,38 +92,67 @@ function requireToken(options: ConnectOptions, fn: string): void {
 }
 
 /**
- * Turns the SDK's connect failure into one that says which layer most likely failed and what to check.
- * With TLS 1.3 a server that rejects the client certificate simply closes the connection after the
- * handshake, so the client only sees "connection closed"; whether a certificate was configured is
- * what tells the cases apart.
+ * Turns the SDK's connect failure into one that says which layer failed and what to check. The
+ * transports rarely say why a handshake failed (under TLS 1.3 a refused client certificate shows as
+ * "connection closed"), so on a TLS-looking failure one plain handshake with the same material asks
+ * the server: its alert names the cause (certificate required, unknown CA, expired, name mismatch).
  */
-export function connectError(
+export async function connectError(
   address: string,
   err: unknown,
-  clientCertConfigured: boolean,
-): TemporalConnectError {
+  tls: TLSConfig,
+): Promise<TemporalConnectError> {
   const detail = (err as Error)?.message ?? String(err);
-  const closed = /connection closed|broken pipe|stream closed|cancel|before the deadline|reset|eof/i.test(
-    detail,
-  );
-  const tlsWords = /certificate|handshake|tls|ssl|unknown ca|bad ?cert/i.test(detail);
-  let hint: string;
-  if (!clientCertConfigured && (closed || tlsWords)) {
-    hint =
-      'the TLS handshake failed: no client certificate was configured and the server requires one (mTLS); ' +
-      'set clientCertPath and clientKeyPath (or clientCert/clientKey)';
-  } else if (tlsWords || closed) {
-    hint =
-      'the TLS handshake failed or the server closed the connection: check that the client certificate is signed ' +
-      'by a CA the server trusts and not expired, and that caCertPath/serverName match the server certificate';
-  } else {
-    hint = 'check the address, that the server is running, and the TLS settings';
-  }
+  const clientCertConfigured = tls.clientCertPair !== undefined;
+  const tlsLike =
+    /connection closed|broken pipe|stream closed|cancel|before the deadline|reset|eof|certificate|handshake|tls|ssl|unknown ?ca|bad ?cert|alert/i.test(
+      detail,
+    );
+  const reason: TlsFailureReason = tlsLike
+    ? (
+        await diagnoseTlsHandshake(address, {
+          ...(tls.serverNameOverride ? { serverName: tls.serverNameOverride } : {}),
+          ...(tls.serverRootCACertificate ? { ca: tls.serverRootCACertificate } : {}),
+          ...(tls.clientCertPair ? { cert: tls.clientCertPair.crt, key: tls.clientCertPair.key } : {}),
+        }).catch(() => ({ reason: 'unknown' as const }))
+      ).reason
+    : 'unknown';
   return new TemporalConnectError(
     'temporal.connect_failed',
-    `cannot connect to Temporal at ${address}: ${hint} (${detail})`,
-    {
-      cause: err,
-    },
+    `cannot connect to Temporal at ${address}: ${hintFor(reason, clientCertConfigured, tlsLike, tls)} (${detail})`,
+    { cause: err, reason },
   );
+}
+
+function hintFor(reason: TlsFailureReason, clientCert: boolean, tlsLike: boolean, tls: TLSConfig): string {
+  switch (reason) {
+    case 'client_certificate_required':
+      return clientCert
+        ? 'the server requires a client certificate and did not get a usable one'
+        : 'the TLS handshake failed: no client certificate was configured and the server requires one (mTLS); ' +
+            'set clientCertPath and clientKeyPath (or clientCert/clientKey)';
+    case 'client_certificate_unknown_ca':
+      return 'the server refused the client certificate: it is not signed by a CA the server trusts (alert: unknown CA)';
+    case 'client_certificate_expired':
+      return 'the server refused the client certificate: the client certificate has expired (or is not yet valid)';
+    case 'client_certificate_bad':
+      return 'the server refused the client certificate as unusable (check its key usage: clientAuth)';
+    case 'server_name_mismatch':
+      return `the server name ${JSON.stringify(tls.serverNameOverride ?? '(the address host)')} does not match the server certificate; set serverName to a name in it`;
+    case 'server_certificate_untrusted':
+      return 'the server certificate is not signed by the configured CA (caCert/caCertPath), or has expired';
+    case 'unreachable':
+      return 'nothing answers at that address: check the address and that the server is running';
+    default:
+      if (!clientCert && tlsLike) {
+        return (
+          'the TLS handshake failed: no client certificate was configured and the server requires one (mTLS); ' +
+          'set clientCertPath and clientKeyPath (or clientCert/clientKey)'
+        );
+      }
+      return tlsLike
+        ? 'the TLS handshake failed or the server closed the connection: check that the client certificate is signed ' +
+            'by a CA the server trusts and not expired, and that caCertPath/serverName match the server certificate'
+        : 'check the address, that the server is running, and the TLS settings';
+  }
 }

@@ -12,4 +12,15 @@ export type TemporalConnectErrorCode =
 
 export class TemporalConnectError extends TokenRelayError {
   declare readonly code: TemporalConnectErrorCode;
+  /** For `temporal.connect_failed`: what a TLS handshake probe found (`client_certificate_expired`, …). */
+  readonly reason: string | undefined;
+
+  constructor(
+    code: TemporalConnectErrorCode,
+    message: string,
+    options: { cause?: unknown; reason?: string } = {},
+  ) {
+    super(code, message, { cause: options.cause });
+    this.reason = options.reason;
+  }
 }

@@ -16,9 +16,9 @@ import {
 import { connectClient, connectWorker } from '../../src/temporal/connect.js';
 import { TemporalConnectError } from '../../src/temporal/errors.js';
 import type { TlsOptions } from '../../src/temporal/tls.js';
+import { diagnoseTlsHandshake, type TlsFailureReason } from '../../src/temporal/tls-diagnosis.js';
 import { persistRegistryUnder, printTable, recordTokensOf } from '../faults/helpers.js';
 import { describeSecretsScan } from '../faults/secrets-scan-suite.js';
-import { diagnoseTlsHandshake, type TlsFailureReason } from '../faults/tls-diagnosis.js';
 import { callCode, devConfig } from './helpers.js';
 
 const config = devConfig();
@@ -33,8 +33,8 @@ interface TlsCase {
   /** What the handshake probe (test/faults/tls-diagnosis.ts, the proposed connectError fix) finds. */
   probe: TlsFailureReason;
   /**
-   * Connection kinds whose TemporalConnectError cannot tell this case from the others today: finding
-   * F-TLS in the issue 8 report (src/temporal/connect.ts). Their "says which" test is `it.fails`.
+   * Connection kinds whose TemporalConnectError cannot tell this case from the others; their "says
+   * which" test is `it.fails`. None today: connectError probes the handshake (F-TLS, fixed).
    * Asserted on the SDK's own hint, not the transport's text in parentheses after it: whether the Rust
    * core reports the server's alert ("received fatal alert: UnknownCA") or only "broken pipe" is a race.
    */
@@ -150,7 +150,7 @@ const cases: TlsCase[] = [
     }),
     says: /unknown ?ca|not signed by a CA the server trusts/i,
     probe: 'client_certificate_unknown_ca',
-    undiagnosed: ['connectWorker', 'connectClient'],
+    undiagnosed: [],
   },
   {
     name: 'expired client certificate',
@@ -161,7 +161,7 @@ const cases: TlsCase[] = [
     }),
     says: /certificate ?expired|client certificate has expired/i,
     probe: 'client_certificate_expired',
-    undiagnosed: ['connectWorker', 'connectClient'],
+    undiagnosed: [],
   },
   {
     name: 'server name mismatch',
@@ -169,7 +169,7 @@ const cases: TlsCase[] = [
     says: /not ?valid ?for ?name|does not match the server certificate/i,
     probe: 'server_name_mismatch',
     // The worker's transport detail names it (NotValidForName), but the hint does not; grpc-js has neither.
-    undiagnosed: ['connectWorker', 'connectClient'],
+    undiagnosed: [],
   },
 ];
 

@@ -158,3 +158,18 @@ describe('validateToken', () => {
     );
   });
 });
+
+describe('validateToken claim shape and size', () => {
+  it('refuses a permissions claim that is not a list of <namespace>:<role> strings', async () => {
+    expect(await codeOf(await sign(es, { permissions: ['default:write'] }))).toBe('ok');
+    expect(await codeOf(await sign(es, { permissions: 'default:write' }))).toBe('token.invalid_claim');
+    expect(await codeOf(await sign(es, { permissions: { default: 'admin' } }))).toBe('token.invalid_claim');
+    expect(await codeOf(await sign(es, { permissions: ['default:root'] }))).toBe('token.invalid_claim');
+  });
+
+  it('refuses a token over maxTokenBytes before looking at it, even when validly signed', async () => {
+    const big = await sign(es, { padding: 'x'.repeat(10_000) });
+    expect(await codeOf(big)).toBe('token.malformed');
+    expect(await codeOf(big, { maxTokenBytes: 20_000 })).toBe('ok');
+  });
+});

@@ -1,7 +1,7 @@
-// A prototype of the diagnosis src/temporal/connect.ts `connectError` lacks (see the issue 8 report):
-// neither Temporal connection says why a handshake failed (the Rust core sees "broken pipe", grpc-js
-// "Failed to connect before the deadline"), but one plain TLS handshake with the same material gets
-// the server's alert or the local verification error, which name the cause exactly.
+// Why a TLS handshake with the Temporal frontend failed. Neither Temporal connection says (the Rust
+// core often sees only "broken pipe", grpc-js "Failed to connect before the deadline"), but one plain
+// TLS handshake with the same material gets the server's alert or the local verification error,
+// which name the cause exactly. connectError runs it only after a connection already failed.
 import { connect } from 'node:tls';
 
 export type TlsFailureReason =
@@ -40,7 +40,7 @@ const byCode: Record<string, TlsFailureReason> = {
  */
 export function diagnoseTlsHandshake(
   address: string,
-  material: { serverName?: string; ca?: Buffer; cert?: Buffer; key?: Buffer },
+  material: { serverName?: string; ca?: Uint8Array; cert?: Uint8Array; key?: Uint8Array },
   waitMs = 1_500,
 ): Promise<{ reason: TlsFailureReason; detail: string }> {
   const [host, port] = splitAddress(address);
@@ -50,8 +50,10 @@ export function diagnoseTlsHandshake(
       port,
       servername: material.serverName ?? host,
       ALPNProtocols: ['h2'],
-      ...(material.ca ? { ca: material.ca } : {}),
-      ...(material.cert && material.key ? { cert: material.cert, key: material.key } : {}),
+      ...(material.ca ? { ca: Buffer.from(material.ca) } : {}),
+      ...(material.cert && material.key
+        ? { cert: Buffer.from(material.cert), key: Buffer.from(material.key) }
+        : {}),
     });
     const done = (reason: TlsFailureReason, detail: string) => {
       clearTimeout(timer);
