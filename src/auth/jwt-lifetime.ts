@@ -22,5 +22,14 @@ export function jwtLifetimeMs(token: string, receivedAt: number): number {
     );
   }
   if (typeof claims.iat === 'number' && claims.exp > claims.iat) return (claims.exp - claims.iat) * 1000;
-  return claims.exp * 1000 - receivedAt;
+  const lifetime = claims.exp * 1000 - receivedAt;
+  if (lifetime <= 0) {
+    // Without iat the local clock decides; a token already "expired" on arrival means the clocks
+    // disagree, and accepting it would make the cache refetch in a tight loop.
+    throw new AuthError(
+      'auth.invalid_token_response',
+      "the JWT has no iat and its exp is already past by this machine's clock: check the clock (NTP) here and at the issuer",
+    );
+  }
+  return lifetime;
 }

@@ -246,7 +246,10 @@ export class RefreshingToken extends EventEmitter<RefreshingTokenEvents> {
     const spread = (this.random() * 2 - 1) * this.jitter;
     const byFraction = lifetime * Math.min(1, Math.max(0, this.refreshAt + spread));
     const byMargin = lifetime - this.safetyMarginMs;
-    return Math.max(0, Math.min(byFraction, byMargin));
+    // A token shorter than the safety margin is refreshed by the fraction alone; a floor keeps even a
+    // nearly expired one from being refetched in a tight loop.
+    const delay = byMargin > 0 ? Math.min(byFraction, byMargin) : byFraction;
+    return Math.max(MIN_REFRESH_DELAY_MS, delay);
   }
 
   private schedule(delayMs: number): void {
@@ -263,6 +266,8 @@ export class RefreshingToken extends EventEmitter<RefreshingTokenEvents> {
     this.timer.unref();
   }
 }
+
+const MIN_REFRESH_DELAY_MS = 100;
 
 function validate(result: AccessToken): void {
   if (

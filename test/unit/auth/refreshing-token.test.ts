@@ -273,3 +273,23 @@ describe('RefreshingToken with an issuer clock skewed ±5 minutes', () => {
     await agent.close();
   });
 });
+
+describe('RefreshingToken with tokens shorter than the safety margin', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ now: 1_000_000 });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('refreshes them by the fraction of their lifetime instead of refetching at once, again and again', async () => {
+    const source = scriptedSource(() => ({ token: 't', expiresAt: Date.now() + 3_000 }));
+    const token = new RefreshingToken({ source, jitter: 0 }); // safety margin 5 s > lifetime 3 s
+    await token.get();
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(source.calls).toBe(1);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(source.calls).toBe(2); // at 75 % of 3 s
+    token.stop();
+  });
+});

@@ -113,12 +113,14 @@ describe('a worker clock skewed ±2 minutes from the issuer, 10-second tokens', 
     }
   }
 
-  // Finding F-SKEW (src/auth/jwt-lifetime.ts): without `iat` the lifetime is `exp` against the local
-  // clock. A worker 2 minutes ahead sees every 10-second token as already expired: `expiresAt` lands in
-  // the past, the refresh delay clamps to 0, and RefreshingToken fetches in a tight loop.
-  it.fails('key form without iat, worker 2 min ahead: refreshes at a bounded rate', async () => {
+  // Without `iat` the lifetime is `exp` against the local clock: a worker 2 minutes ahead sees every
+  // 10-second token as expired on arrival. Such a token is refused (auth.invalid_token_response, naming
+  // the clock) and retried with capped exponential backoff, not fetched in a tight loop.
+  it('key form without iat, worker 2 min ahead: refuses the token and retries at a bounded rate', async () => {
     const issuer = skewedIssuer(-120_000, { iat: false });
     const token = new RefreshingToken({ source: sourceOf('key form', issuer.agent) });
+    const codes: string[] = [];
+    token.on('refreshFailed', ({ error }) => codes.push(error.code));
     await token.get().catch(() => undefined);
     for (let i = 0; i < 100; i++) {
       await vi.advanceTimersByTimeAsync(100);
@@ -129,7 +131,9 @@ describe('a worker clock skewed ±2 minutes from the issuer, 10-second tokens', 
     process.stderr.write(
       `[clock skew] exp-only JWTs, worker 2 min ahead: ${issuer.minted.length} fetches in 10 s\n`,
     );
-    // At most one fetch per 7.5 s would be the schedule of a valid 10-second token.
-    expect(issuer.minted.length).toBeLessThanOrEqual(5);
+    expect(token.current()).toBeUndefined();
+    expect(new Set(codes)).toEqual(new Set(['auth.invalid_token_response']));
+    // Backoff 250 ms doubling (with jitter): at most 8 attempts in 10 s, where a tight loop made 100+.
+    expect(issuer.minted.length).toBeLessThanOrEqual(8);
   });
 });
