@@ -1,0 +1,148 @@
+// Runs the six measurements of the benchmark one after another against a running dev stack and
+// collects their figures. A measurement that fails is recorded with its error; the others still run.
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import type { DevConfig } from '../../src/devstack/dev-config.js';
+import { measureHotPath } from './hot-path.js';
+import { measureIssuer } from './issuer-load.js';
+import { measurePropagation } from './propagation.js';
+import { measureRefreshContention } from './refresh-contention.js';
+import type { BenchResults, BenchSizes } from './results.js';
+import { round } from './stats.js';
+import { bundleBenchWorkflows } from './worker-process.js';
+import { measureThroughput } from './worker-throughput.js';
+
+export interface BenchOptions {
+  /** The stack to measure (its dev.json). */
+  config: DevConfig;
+  /** The stack's folder: the issuer's process is found there, and bench state is kept under it. */
+  root: string;
+  quick: boolean;
+  /** First port of the plain reference server (it uses base+33 … base+90). */
+  plainPortBase: number;
+  /** Progress lines; default none. */
+  log?: (line: string) => void;
+}
+
+export const fullSizes: BenchSizes = {
+  hotPathCalls: 100_000,
+  loopbackCalls: 20_000,
+  rounds: 5,
+  contentionCallers: 10_000,
+  throughputWorkflows: 400,
+  throughputRounds: 4,
+  throughputWarmup: 20,
+  throughputConcurrency: 32,
+  issuerConcurrency: 64,
+  issuerDurationMs: 10_000,
+  issuerWarmup: 640,
+  treeFanout: 10,
+  treeDepth: 3,
+  signalConcurrency: 64,
+  rotations: 3,
+  waitTimeoutMs: 600_000,
+};
+
+/** Small sizes, same code paths: what CI runs so the benchmark cannot rot. */
+export const quickSizes: BenchSizes = {
+  hotPathCalls: 2_000,
+  loopbackCalls: 400,
+  rounds: 2,
+  contentionCallers: 500,
+  throughputWorkflows: 10,
+  throughputRounds: 2,
+  throughputWarmup: 2,
+  throughputConcurrency: 5,
+  issuerConcurrency: 64,
+  issuerDurationMs: 1_000,
+  issuerWarmup: 64,
+  treeFanout: 2,
+  treeDepth: 3,
+  signalConcurrency: 64,
+  rotations: 2,
+  waitTimeoutMs: 120_000,
+};
+
+export async function runBench(options: BenchOptions): Promise<BenchResults> {
+  const sizes = options.quick ? quickSizes : fullSizes;
+  const log = options.log ?? (() => {});
+  const workDir = join(options.root, 'bench');
+  const started = Date.now();
+  const results: BenchResults = {
+    mode: options.quick ? 'quick' : 'full',
+    startedAt: new Date(started).toISOString(),
+    durationS: 0,
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      node: process.version,
+      loadAverage1m: round(loadavg()[0] ?? 0, 2),
+    },
+    sizes,
+    errors: {},
+  };
+  const step = async <T>(
+    name: keyof BenchResults['errors'],
+    fn: () => Promise<T>,
+  ): Promise<T | undefined> => {
+    const t = Date.now();
+    log(`${name}…`);
+    try {
+      const value = await fn();
+      log(`${name} done in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+      return value;
+    } catch (err) {
+      results.errors[name] = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      log(`${name} failed: ${results.errors[name]}`);
+      return undefined;
+    }
+  };
+
+  const { config } = options;
+  results.hotPath = await step('hotPath', () =>
+    measureHotPath(config, {
+      chainCalls: sizes.hotPathCalls,
+      loopbackCalls: sizes.loopbackCalls,
+      rounds: sizes.rounds,
+    }),
+  );
+  results.refreshContention = await step('refreshContention', () =>
+    measureRefreshContention(config, sizes.contentionCallers),
+  );
+  results.issuer = await step('issuer', () =>
+    measureIssuer(config, {
+      root: options.root,
+      concurrency: sizes.issuerConcurrency,
+      durationMs: sizes.issuerDurationMs,
+      warmupRequests: sizes.issuerWarmup,
+    }),
+  );
+  const bundlePath = await step('bundle', () => bundleBenchWorkflows(workDir));
+  if (bundlePath) {
+    results.workerThroughput = await step('workerThroughput', () =>
+      measureThroughput(config, {
+        workflows: sizes.throughputWorkflows,
+        rounds: sizes.throughputRounds,
+        warmupWorkflows: sizes.throughputWarmup,
+        concurrency: sizes.throughputConcurrency,
+        bundlePath,
+        plainStateDir: join(workDir, 'plain-server'),
+        plainPortBase: options.plainPortBase,
+      }),
+    );
+    const tree = await step('propagation', () =>
+      measurePropagation(config, {
+        fanout: sizes.treeFanout,
+        depth: sizes.treeDepth,
+        signalConcurrency: sizes.signalConcurrency,
+        rotations: sizes.rotations,
+        bundlePath,
+        timeoutMs: sizes.waitTimeoutMs,
+      }),
+    );
+    results.propagation = tree?.propagation;
+    results.workerMemory = tree?.workerMemory;
+  }
+  results.durationS = round((Date.now() - started) / 1000);
+  return results;
+}

@@ -1,0 +1,325 @@
+// Measurements 4 and the worker half of 6: a StatefulWorkflow tree (1 + 10 + 100 + 1,000 in full mode)
+// held by one worker process. Times a rotation from `rotateApiToken` on the root until every workflow
+// reports the new version, against (a) the client signalling the same number of flat workflows itself
+// and (b) the server's raw signal rate, the limit for any way of delivering that many signals.
+import { randomUUID } from 'node:crypto';
+import { Client, type Connection } from '@temporalio/client';
+import { ClientCredentialsTokenSource } from '../../src/auth/client-credentials.js';
+import { type DevConfig, devCodec, devTls, devToken } from '../../src/devstack/dev-config.js';
+import { getApiTokenInfo, rotateApiToken, startParent } from '../../src/stateful/client.js';
+import type { ApiTokenInfo } from '../../src/stateful/messages.js';
+import { connectClient } from '../../src/temporal/connect.js';
+import { BenchError } from './errors.js';
+import { mib } from './memory.js';
+import { median, msSince, round, runPool, sleep } from './stats.js';
+import { startWorkerProcess, type WorkerProcess } from './worker-process.js';
+import type { BenchNodeInput } from './workflows.js';
+
+export interface PropagationOptions {
+  /** Children per node; 10 with depth 3 is 1 + 10 + 100 + 1,000. */
+  fanout: number;
+  depth: number;
+  /** Signals in flight at once when the client signals every workflow itself. */
+  signalConcurrency: number;
+  /** Rotations of each kind, taking turns; times are the median. */
+  rotations: number;
+  bundlePath: string;
+  timeoutMs: number;
+}
+
+export interface PropagationResult {
+  /** Workflows per level, root first. */
+  levels: number[];
+  workflows: number;
+  /** From starting the root until every node ran and held version 1. */
+  treeStartMs: number;
+  tree: RotationTiming;
+  /** (a) The client sends the raw token to every one of as many childless workflows itself. */
+  direct: RotationTiming & { sendMs: number };
+  /**
+   * (b) Payload-less signals the server accepted per second from the client at `signalConcurrency`,
+   * measured twice after the rotations; the limit uses the faster run.
+   */
+  rawSignal: { signals: number; perSecond: number; concurrency: number; runs: number[] };
+  /** How long `workflows` signals take at the raw rate: what no delivery scheme can beat. */
+  limitMs: number;
+  /** Tree rotation time over the direct client's. */
+  ratioToDirect: number;
+  /** Tree rotation time over the raw-rate limit. */
+  ratioToLimit: number;
+}
+
+export interface RotationTiming {
+  /** Workflows that reported the new version, in the worst rotation (all, or the wait timed out). */
+  reached: number;
+  /**
+   * From the rotation call until the last workflow accepted the token (its `updatedAt`); the median
+   * over the rotations, which are listed in `settledRunsMs`.
+   */
+  settledMs: number;
+  settledRunsMs: number[];
+  /** From the rotation call until the poller had seen every workflow on the new version. */
+  observedMs: number;
+  /** History events a rotation added, per workflow (mean over the rotations). */
+  eventsPerWorkflow: number;
+}
+
+/** One rotation's figures, before {@link combine} takes the median over the runs. */
+type RotationRun = Omit<RotationTiming, 'settledRunsMs'>;
+
+export interface WorkerMemoryResult {
+  /** The worker process after a warm-up workflow, holding nothing. */
+  idleMiB: number;
+  /** The same process holding the whole tree in its cache. */
+  treeMiB: number;
+  perWorkflowKiB: number;
+  workflows: number;
+}
+
+export async function measurePropagation(
+  config: DevConfig,
+  options: PropagationOptions,
+): Promise<{ propagation: PropagationResult; workerMemory: WorkerMemoryResult }> {
+  const token = devToken(config, 'worker');
+  const { address, namespace } = config.temporal;
+  const tls = devTls(config, 'worker');
+  const { clientId, clientSecret } = config.apps.worker;
+  const run = randomUUID().slice(0, 8);
+  const taskQueue = `bench-tree-${run}`;
+  const ids = treeIds(`bench-${run}-root`, options.fanout, options.depth);
+  const flatIds = ids.map((_, i) => `bench-${run}-flat-${i}`);
+  const warmId = `bench-${run}-warm`;
+  // Real tokens, so signals and inputs carry a JWT's size through the codec.
+  const source = new ClientCredentialsTokenSource({
+    tokenUrl: config.issuer.tokenUrl,
+    clientId,
+    clientSecret,
+  });
+  const first = (await source.getToken()).token;
+
+  let connection: Connection | undefined;
+  let worker: WorkerProcess | undefined;
+  let client: Client | undefined;
+  try {
+    connection = await connectClient({ address, tls, token });
+    client = new Client({
+      connection,
+      namespace,
+      dataConverter: { payloadCodecs: [await devCodec(config)] },
+    });
+    worker = await startWorkerProcess(
+      {
+        address,
+        namespace,
+        taskQueue,
+        bundlePath: options.bundlePath,
+        maxCachedWorkflows: 2 * ids.length + 50,
+        secured: { tls, tokenEndpoint: { tokenUrl: config.issuer.tokenUrl, clientId, clientSecret } },
+      },
+      config.codec.keys,
+    );
+    const c = client;
+    const start = (workflowId: string, input: BenchNodeInput) =>
+      startParent(c, 'benchNode', { taskQueue, workflowId, input, apiToken: first });
+    const wait = (targets: readonly string[], version: number) =>
+      waitForVersion(c, targets, version, options.timeoutMs);
+
+    // One workflow first, so the idle figure includes the workflow runtime the tree needs anyway.
+    await start(warmId, { depth: 0, fanout: 0 });
+    await wait([warmId], 1);
+    await c.workflow.getHandle(warmId).terminate('benchmark warm-up');
+    await sleep(1_000);
+    const idle = await worker.rss();
+
+    const treeStarted = process.hrtime.bigint();
+    await start(ids[0] as string, { depth: options.depth, fanout: options.fanout });
+    await wait(ids, 1);
+    const treeStartMs = msSince(treeStarted);
+    await sleep(1_000);
+    const held = await worker.rss();
+
+    await runPool(flatIds, 32, async (id) => {
+      await start(id, { depth: 0, fanout: 0 });
+    });
+    await wait(flatIds, 1);
+
+    const rawSignalRate = async () => {
+      const started = process.hrtime.bigint();
+      await runPool(flatIds, options.signalConcurrency, (id) => c.workflow.getHandle(id).signal('benchNoop'));
+      return flatIds.length / (msSince(started) / 1000);
+    };
+    const treeRuns: RotationRun[] = [];
+    const directRuns: RotationRun[] = [];
+    const sendRuns: number[] = [];
+    for (let r = 0; r < options.rotations; r++) {
+      const next = (await source.getToken()).token;
+      const rotateTree = async () => {
+        treeRuns.push(
+          await timeRotation(c, ids, options.timeoutMs, () => rotateApiToken(c, ids[0] as string, next)),
+        );
+      };
+      const rotateEach = async () => {
+        directRuns.push(
+          await timeRotation(c, flatIds, options.timeoutMs, async () => {
+            const sent = process.hrtime.bigint();
+            await runPool(flatIds, options.signalConcurrency, (id) => rotateApiToken(c, id, next));
+            sendRuns.push(msSince(sent));
+          }),
+        );
+      };
+      // Taking turns, so neither kind always runs on the machine the other one just left.
+      for (const rotate of r % 2 === 0 ? [rotateTree, rotateEach] : [rotateEach, rotateTree]) await rotate();
+    }
+    // Last, because the worker still works through the signalled workflows' tasks for a while after
+    // the server accepted the signals; twice, and the faster run is the limit.
+    const rawRuns = [await rawSignalRate(), await rawSignalRate()];
+    const rawPerSecond = Math.max(...rawRuns);
+    const tree = combine(treeRuns);
+    const direct = combine(directRuns);
+
+    const limitMs = (ids.length / rawPerSecond) * 1000;
+    return {
+      propagation: {
+        levels: Array.from({ length: options.depth + 1 }, (_, d) => options.fanout ** d),
+        workflows: ids.length,
+        treeStartMs: round(treeStartMs),
+        tree,
+        direct: { ...direct, sendMs: round(median(sendRuns)) },
+        rawSignal: {
+          signals: flatIds.length,
+          perSecond: round(rawPerSecond),
+          concurrency: options.signalConcurrency,
+          runs: rawRuns.map((v) => round(v)),
+        },
+        limitMs: round(limitMs),
+        ratioToDirect: round(tree.settledMs / direct.settledMs, 2),
+        ratioToLimit: round(tree.settledMs / limitMs, 2),
+      },
+      workerMemory: {
+        idleMiB: mib(idle),
+        treeMiB: mib(held),
+        perWorkflowKiB: round((held - idle) / 1024 / ids.length),
+        workflows: ids.length,
+      },
+    };
+  } finally {
+    if (client) await cleanUp(client, [ids[0] as string, ...flatIds]);
+    await worker?.stop();
+    await connection?.close();
+    token.stop();
+  }
+}
+
+function combine(runs: readonly RotationRun[]): RotationTiming {
+  return {
+    reached: Math.min(...runs.map((r) => r.reached)),
+    settledMs: round(median(runs.map((r) => r.settledMs))),
+    settledRunsMs: runs.map((r) => r.settledMs),
+    observedMs: round(median(runs.map((r) => r.observedMs))),
+    eventsPerWorkflow: round(runs.reduce((sum, r) => sum + r.eventsPerWorkflow, 0) / runs.length, 2),
+  };
+}
+
+/** Every workflow id of a tree with `fanout` children per node and `depth` levels below the root. */
+export function treeIds(rootId: string, fanout: number, depth: number): string[] {
+  const ids = [rootId];
+  let level = [rootId];
+  for (let d = 0; d < depth; d++) {
+    level = level.flatMap((parent) => Array.from({ length: fanout }, (_, i) => `${parent}.c${i}`));
+    ids.push(...level);
+  }
+  return ids;
+}
+
+/** Rotates with `rotate`, waits until every id holds the next version, and measures what it took. */
+async function timeRotation(
+  client: Client,
+  ids: readonly string[],
+  timeoutMs: number,
+  rotate: () => Promise<void>,
+): Promise<RotationRun> {
+  const before = await historyLength(client, ids);
+  const version = (await getApiTokenInfo(client, ids[0] as string)).version + 1;
+  const t0 = Date.now();
+  const started = process.hrtime.bigint();
+  await rotate();
+  const infos = await waitForVersion(client, ids, version, timeoutMs);
+  const observedMs = msSince(started);
+  // updatedAt is workflow time, i.e. the start of the workflow task that took the token: the moment
+  // each workflow had it, whenever the poller got round to asking.
+  const settledAt = Math.max(...[...infos.values()].map((info) => Date.parse(info.updatedAt ?? '')));
+  // Parents record the last child's signal acknowledgement in one more workflow task after it settled.
+  await sleep(1_000);
+  const after = await historyLength(client, ids);
+  return {
+    reached: [...infos.values()].filter((info) => info.version >= version).length,
+    settledMs: round(settledAt - t0),
+    observedMs: round(observedMs),
+    eventsPerWorkflow: round((after - before) / ids.length, 2),
+  };
+}
+
+/**
+ * Polls `apiTokenInfo` of the workflows not yet seen on `version` (with no child still owed it) until
+ * none is left. Queries go to the worker being measured, so a round stops at the eighth workflow still
+ * behind and pauses: the poller confirms arrivals without becoming the load that delays them. The
+ * times reported come from `updatedAt`, not from when the poller looked.
+ */
+async function waitForVersion(
+  client: Client,
+  ids: readonly string[],
+  version: number,
+  timeoutMs: number,
+): Promise<Map<string, ApiTokenInfo>> {
+  const done = new Map<string, ApiTokenInfo>();
+  let pending = [...ids];
+  let lastError: unknown;
+  const deadline = Date.now() + timeoutMs;
+  const query = async (id: string): Promise<boolean> => {
+    // While a tree is being built a node may not exist yet or not have run its first task.
+    const info = await getApiTokenInfo(client, id).catch((err: unknown) => {
+      lastError = err;
+      return undefined;
+    });
+    if (!info || info.version < version || info.children.pending > 0) return false;
+    done.set(id, info);
+    return true;
+  };
+  while (pending.length > 0) {
+    if (Date.now() > deadline) {
+      throw new BenchError(
+        'bench.timeout',
+        `${pending.length} of ${ids.length} workflows did not reach token version ${version} within ` +
+          `${timeoutMs / 1000} s (first: ${pending[0]}; last query error: ${String(lastError)})`,
+      );
+    }
+    let behind = 0;
+    for (let i = 0; i < pending.length && behind < 8; i += 8) {
+      const reached = await Promise.all(pending.slice(i, i + 8).map(query));
+      behind += reached.filter((r) => !r).length;
+    }
+    pending = pending.filter((id) => !done.has(id));
+    if (pending.length > 0) await sleep(250);
+  }
+  return done;
+}
+
+async function historyLength(client: Client, ids: readonly string[]): Promise<number> {
+  let total = 0;
+  await runPool(ids, 16, async (id) => {
+    // Awaited first: `total += await …` would read `total` before the await and lose concurrent adds.
+    const { historyLength } = await client.workflow.getHandle(id).describe();
+    total += historyLength;
+  });
+  return total;
+}
+
+/** Terminates what the measurement started; terminating the root takes its descendants with it. */
+async function cleanUp(client: Client, ids: readonly string[]): Promise<void> {
+  await runPool(ids, 32, async (id) => {
+    await client.workflow
+      .getHandle(id)
+      .terminate('benchmark finished')
+      .catch(() => {});
+  });
+}

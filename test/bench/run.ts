@@ -1,0 +1,47 @@
+// `npm run bench [-- --quick]`: brings up (or reuses) a benchmark dev stack of its own, runs every
+// measurement, and writes bench-results/latest.json and latest.md (latest-quick.* in quick mode).
+//
+// Options: --quick  small sizes, same code paths (what CI runs)
+//          --keep   leave a stack this run started running afterwards (the next run reuses it)
+//          --reset  start the stack from scratch even if one is running
+//          --out <dir>  default bench-results
+// Environment: TOKENRELAY_BENCH_HOME (default .tokenrelay/bench-stack), TOKENRELAY_BENCH_PORT_BASE
+// (default 47700), TOKENRELAY_BENCH_PLAIN_PORT_BASE (the plain reference server's ports are this
+// + 33 … + 90; default the stack's base + 400).
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { devDown, devUp } from '../../src/devstack/dev-stack.js';
+import { runBench } from './bench.js';
+import { renderMarkdown } from './results.js';
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
+    reset: { type: 'boolean', default: false },
+    out: { type: 'string', default: 'bench-results' },
+  },
+});
+const root = resolve(process.env.TOKENRELAY_BENCH_HOME ?? '.tokenrelay/bench-stack');
+const portBase = Number(process.env.TOKENRELAY_BENCH_PORT_BASE ?? 47700);
+const plainPortBase = Number(process.env.TOKENRELAY_BENCH_PLAIN_PORT_BASE ?? portBase + 400);
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+log(`dev stack at ${root}, port base ${portBase}`);
+const { config, reused } = await devUp({ root, portBase, reset: args.reset });
+log(reused ? 'reusing the running bench stack' : 'bench stack started');
+try {
+  const results = await runBench({ config, root, quick: args.quick, plainPortBase, log });
+  const markdown = renderMarkdown(results);
+  const out = resolve(args.out);
+  await mkdir(out, { recursive: true });
+  const name = args.quick ? 'latest-quick' : 'latest';
+  await writeFile(join(out, `${name}.json`), `${JSON.stringify(results, null, 2)}\n`);
+  await writeFile(join(out, `${name}.md`), markdown);
+  process.stdout.write(markdown);
+  log(`wrote ${join(out, `${name}.json`)} and ${name}.md`);
+  if (Object.keys(results.errors).length > 0) process.exitCode = 1;
+} finally {
+  if (!reused && !args.keep) await devDown({ root });
+}

@@ -1,0 +1,71 @@
+// The benchmark in quick mode against the integration stack, so its code cannot rot. It asserts that
+// every measurement ran and that the counts are what the design promises; never a timing.
+import { describe, expect, inject, it } from 'vitest';
+import { quickSizes, runBench } from '../bench/bench.js';
+import { treeIds } from '../bench/propagation.js';
+import { renderMarkdown } from '../bench/results.js';
+import { devConfig } from './helpers.js';
+
+describe('npm run bench -- --quick', () => {
+  it('runs all six measurements and reports well-formed counts', { timeout: 600_000 }, async () => {
+    const config = devConfig();
+    const results = await runBench({
+      config,
+      root: inject('devRoot'),
+      quick: true,
+      // Clear of the stack's own ports (base … base + 180).
+      plainPortBase: Number(process.env.TOKENRELAY_BENCH_PLAIN_PORT_BASE ?? config.portBase + 400),
+      log: (line) => process.stderr.write(`[bench] ${line}\n`),
+    });
+    expect(results.errors).toEqual({});
+
+    const hot = results.hotPath!;
+    expect(hot.chain.calls).toBe(quickSizes.hotPathCalls);
+    expect(hot.tokenRequests).toBe(0);
+    for (const view of [hot.chain, hot.loopback]) {
+      expect(view.authNsPerOp).toBeGreaterThan(0);
+      expect(view.headerOnlyNsPerOp).toBeGreaterThan(0);
+      expect(view.baselineNsPerOp).toBeGreaterThan(0);
+    }
+
+    const contention = results.refreshContention!;
+    expect(contention.callers).toBe(quickSizes.contentionCallers);
+    expect(contention.served).toBe(quickSizes.contentionCallers);
+    expect(contention.fetches).toBe(1);
+    expect(contention.p99Ms).toBeGreaterThanOrEqual(contention.p50Ms);
+
+    const throughput = results.workerThroughput!;
+    for (const side of [throughput.secured, throughput.plain]) {
+      expect(side.completed).toBe(quickSizes.throughputWorkflows);
+      expect(side.rounds).toHaveLength(quickSizes.throughputRounds);
+    }
+    expect(throughput.ratio).toBeGreaterThan(0);
+
+    const tree = results.propagation!;
+    const workflows = treeIds('root', quickSizes.treeFanout, quickSizes.treeDepth).length;
+    expect(tree.levels).toEqual([1, 2, 4, 8]);
+    expect(tree.workflows).toBe(workflows);
+    expect(tree.tree.reached).toBe(workflows);
+    expect(tree.direct.reached).toBe(workflows);
+    expect(tree.rawSignal.signals).toBe(workflows);
+    expect(tree.tree.settledRunsMs).toHaveLength(quickSizes.rotations);
+    expect(tree.direct.settledRunsMs).toHaveLength(quickSizes.rotations);
+    expect(tree.tree.settledMs).toBeGreaterThanOrEqual(0);
+    // Every workflow took at least the signal that delivered the token.
+    expect(tree.tree.eventsPerWorkflow).toBeGreaterThan(0);
+    expect(tree.direct.eventsPerWorkflow).toBeGreaterThan(0);
+
+    const issuer = results.issuer!;
+    expect(issuer.requests).toBeGreaterThan(0);
+    expect(issuer.failures).toBe(0);
+    expect(issuer.joseSignsPerSecond).toBeGreaterThan(0);
+    expect(issuer.rss.peakMiB).toBeGreaterThan(0);
+
+    const memory = results.workerMemory!;
+    expect(memory.workflows).toBe(workflows);
+    expect(memory.treeMiB).toBeGreaterThan(0);
+
+    const table = renderMarkdown(results);
+    expect(table.split('\n').filter((line) => line.startsWith('| ')).length).toBeGreaterThanOrEqual(12);
+  });
+});
