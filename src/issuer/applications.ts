@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { writeJsonFileAtomic } from '../json-file.js';
 import { IssuerConfigError } from './errors.js';
+import { fileSignature } from './file-signature.js';
 import { isPermission } from './permissions.js';
 import { hashSecret, verifySecret } from './secrets.js';
 
@@ -52,26 +53,31 @@ export type AuthenticationResult =
 const decoyHash = hashSecret('decoy');
 
 /**
- * Applications and their access keys in one JSON file. Every read compares the file's bytes with the
- * last parsed version, so an edit by another process (the CLI) takes effect on the next request
- * without a restart — even two edits within one file-system timestamp tick, which an mtime check would
- * miss. Writes go to a temporary file renamed into place so a reader never sees half a file.
+ * Applications and their access keys in one JSON file. Every read checks the file's signature (inode,
+ * size, timestamps) and re-reads it when that changed, so an edit by another process (the CLI) takes
+ * effect on the next request without a restart — even two edits within one timestamp tick, since each
+ * write renames a new file (a new inode) into place, so a reader also never sees half a file.
  */
 export class ApplicationStore {
   readonly path: string;
-  private cache: { text: string; apps: Application[] } | undefined;
+  private cache: { text: string; apps: Application[]; signature: string | undefined } | undefined;
 
   constructor(path: string) {
     this.path = path;
   }
 
   async list(): Promise<Application[]> {
+    const signature = await fileSignature(this.path);
+    if (signature !== undefined && this.cache?.signature === signature) return this.cache.apps;
     const text = await readFile(this.path, 'utf8').catch((cause: unknown) => {
       throw new IssuerConfigError(`cannot read applications file ${this.path}`, { cause });
     });
-    if (this.cache?.text === text) return this.cache.apps;
+    if (this.cache?.text === text) {
+      this.cache.signature = signature;
+      return this.cache.apps;
+    }
     const apps = parseApplicationsFile(text, this.path).applications;
-    this.cache = { text, apps };
+    this.cache = { text, apps, signature };
     return apps;
   }
 

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { IssuerConfigError } from './errors.js';
+import { fileSignature } from './file-signature.js';
 import { signingKeySchedule } from './signing-key-schedule.js';
 import {
   parseSigningKeysFile,
@@ -33,6 +34,8 @@ export class SigningKeyRing {
   private readonly options: SigningKeyRingOptions;
   private cache: { text: string; stored: StoredSigningKey[]; keys: Map<string, SigningKey> } | undefined;
   private loading: Promise<void> | undefined;
+  /** The keys file's signature when `cache` was read; unchanged means no need to read it again. */
+  private signature: string | undefined;
 
   constructor(path: string, options: SigningKeyRingOptions) {
     this.path = path;
@@ -65,12 +68,18 @@ export class SigningKeyRing {
   }
 
   private async readFile(): Promise<void> {
+    const signature = await fileSignature(this.path);
+    if (signature !== undefined && signature === this.signature) return;
     const text = await readFile(this.path, 'utf8').catch((cause: unknown) => {
       // Keep serving the last good keys if the file briefly cannot be read; fail only without any.
       if (this.cache) return undefined;
       throw new IssuerConfigError(`cannot read signing keys ${this.path}`, { cause });
     });
-    if (text === undefined || text === this.cache?.text) return;
+    if (text === undefined) return;
+    if (text === this.cache?.text) {
+      this.signature = signature;
+      return;
+    }
     let stored: StoredSigningKey[];
     try {
       stored = parseSigningKeysFile(text, this.path).keys;
@@ -81,5 +90,6 @@ export class SigningKeyRing {
     const keys = new Map<string, SigningKey>();
     for (const key of stored) keys.set(key.kid, this.cache?.keys.get(key.kid) ?? (await toSigningKey(key)));
     this.cache = { text, stored, keys };
+    this.signature = signature;
   }
 }
