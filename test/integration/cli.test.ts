@@ -9,7 +9,7 @@ import { packageRoot } from '../../src/package-root.js';
 
 // Drives the CLI the way a user does, on a stack of its own (own home and ports), so it exercises
 // `dev up` and `dev down` for real without touching the shared test stack.
-const PORT_BASE = 29200;
+const PORT_BASE = Number(process.env.TOKENRELAY_CLI_TEST_PORT_BASE ?? 29200);
 let home: string;
 const bin = join(packageRoot(), 'bin', 'tokenrelay.js');
 
@@ -208,6 +208,33 @@ describe('the tokenrelay CLI, driven as a user would', () => {
     } finally {
       await devStartService('issuer', { root: home });
     }
+  }, 120_000);
+
+  it("server start runs the stack's Temporal in the foreground, and certs generate issues a client certificate", async () => {
+    await devStopService('temporal', { root: home });
+    const server = spawn(process.execPath, [bin, 'server', 'start'], {
+      env: env(),
+      cwd: packageRoot(),
+      stdio: 'ignore',
+    });
+    try {
+      let info = await cli(['token', 'info', '--workflow-id', 'cli-tree', '--json']);
+      for (let i = 0; i < 60 && info.code !== 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        info = await cli(['token', 'info', '--workflow-id', 'cli-tree', '--json']);
+      }
+      expect(info.code).toBe(0);
+      expect(lastJson<{ version: number }>(info).version).toBe(2);
+    } finally {
+      server.kill('SIGTERM');
+      await new Promise((resolve) => server.once('exit', resolve));
+    }
+    const certs = await cli(['certs', 'generate', '--client', 'rotated-worker', '--json']);
+    expect(certs.code).toBe(0);
+    const { client, generated } = lastJson<{ client: { certPath: string }; generated: boolean }>(certs);
+    expect(generated).toBe(false); // the stack's PKI is kept; only the extra certificate is new
+    expect(await readFile(client.certPath, 'utf8')).toMatch(/BEGIN CERTIFICATE/);
+    await devStartService('temporal', { root: home });
   }, 120_000);
 
   it('dev down stops everything and dev status says so with exit 3', async () => {
