@@ -3,7 +3,7 @@
 // token lifetime, and a signing-key rotation while 50 clients refresh. Each time nothing is lost (every
 // workflow completes, every opted-in node converges on the newest token), nobody intervenes, and the
 // time to recover is printed.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +12,6 @@ import { bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
 import { decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { RefreshingToken } from '../../src/auth/refreshing-token.js';
-import { CODEC_KEYS_ENV } from '../../src/codec/codec-keys.js';
 import { devTls } from '../../src/devstack/dev-config.js';
 import { devStartService, devStopService } from '../../src/devstack/dev-stack.js';
 import { openIssuerState } from '../../src/issuer/issuer-state.js';
@@ -35,7 +34,9 @@ import { describeSecretsScan } from '../faults/secrets-scan-suite.js';
 import { createFixtureActivities } from './fixtures/stateful/activities.js';
 import {
   eventually,
+  exited,
   type StatefulHarness,
+  startWorkerProcess as startFixtureWorker,
   statefulHarness,
   treeIds,
   treeState,
@@ -47,7 +48,6 @@ import { createTestApp, devConfig, grpcCodeOf, refreshingTokenFor } from './help
 const config = devConfig();
 const root = inject('devRoot');
 const namespace = config.temporal.namespace;
-const workerMain = fileURLToPath(new URL('./fixtures/stateful/worker-main.ts', import.meta.url));
 const slowSignals = fileURLToPath(new URL('./fixtures/stateful/slow-signals.ts', import.meta.url));
 
 /** Recovery times, printed as one table at the end. */
@@ -131,33 +131,17 @@ describe('kill -9 of the worker in the middle of a propagation', () => {
   let output = '';
 
   async function startWorkerProcess(): Promise<ChildProcess> {
-    const child = spawn(process.execPath, ['--import', 'tsx', workerMain], {
-      env: {
-        ...process.env,
-        STATEFUL_DEV_CONFIG: JSON.stringify(config),
-        STATEFUL_TASK_QUEUE: taskQueue,
-        [CODEC_KEYS_ENV]: h.codecKeysEnv,
+    const child = await startFixtureWorker({
+      config,
+      taskQueue,
+      codecKeysEnv: h.codecKeysEnv,
+      onOutput: (text) => {
+        output += text;
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
     });
     workers.push(child);
-    child.stderr?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    await new Promise<void>((resolve, reject) => {
-      child.stdout?.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        if (chunk.toString().includes('worker ready')) resolve();
-      });
-      child.once('exit', (code) => reject(new Error(`worker process exited early with ${code}`)));
-    });
     return child;
   }
-
-  const exited = (child: ChildProcess) =>
-    child.exitCode !== null || child.signalCode !== null
-      ? Promise.resolve()
-      : new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
   afterAll(async () => {
     for (const child of workers) {

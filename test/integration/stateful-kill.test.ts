@@ -1,12 +1,12 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CODEC_KEYS_ENV } from '../../src/codec/codec-keys.js';
 import { getApiTokenInfo, rotateApiToken, startParent } from '../../src/stateful/client.js';
 import {
   eventually,
+  exited,
   type StatefulHarness,
+  startWorkerProcess as startFixtureWorker,
   statefulHarness,
   treeIds,
   treeState,
@@ -15,7 +15,6 @@ import { treeNode } from './fixtures/stateful/workflows.js';
 import { devConfig } from './helpers.js';
 
 const config = devConfig();
-const workerMain = fileURLToPath(new URL('./fixtures/stateful/worker-main.ts', import.meta.url));
 
 describe('a worker killed (kill -9) in the middle of a propagation', () => {
   const taskQueue = `stateful-kill-${randomUUID()}`;
@@ -30,29 +29,10 @@ describe('a worker killed (kill -9) in the middle of a propagation', () => {
 
   /** Starts a worker process and resolves once it polls. */
   async function startWorkerProcess(): Promise<ChildProcess> {
-    const child = spawn(process.execPath, ['--import', 'tsx', workerMain], {
-      env: {
-        ...process.env,
-        STATEFUL_DEV_CONFIG: JSON.stringify(config),
-        STATEFUL_TASK_QUEUE: taskQueue,
-        [CODEC_KEYS_ENV]: h.codecKeysEnv,
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = await startFixtureWorker({ config, taskQueue, codecKeysEnv: h.codecKeysEnv });
     workers.push(child);
-    await new Promise<void>((resolve, reject) => {
-      child.stdout?.on('data', (chunk: Buffer) => {
-        if (chunk.toString().includes('worker ready')) resolve();
-      });
-      child.once('exit', (code) => reject(new Error(`worker process exited early with ${code}`)));
-    });
     return child;
   }
-
-  const exited = (child: ChildProcess) =>
-    child.exitCode !== null || child.signalCode !== null
-      ? Promise.resolve()
-      : new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
   beforeAll(async () => {
     h = await statefulHarness(config);
