@@ -128,7 +128,8 @@ export class SupervisedWorker extends EventEmitter<SupervisedWorkerEvents> {
         this.emit('certificateReloadFailed', { error });
         throw error;
       }
-      if (this.stopping || worker !== this.current) {
+      // Stopping, restarted meanwhile, or failed (a restart will read the new files anyway).
+      if (this.stopping || worker !== this.current || worker.getState() !== 'RUNNING') {
         await next.close();
         return;
       }
