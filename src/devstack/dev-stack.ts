@@ -188,14 +188,12 @@ export async function devUp(options: DevUpOptions = {}): Promise<DevUpResult> {
 
   step({ step: 'issuer', detail: issuerUrl });
   await startIssuerDaemon(layout);
-  await waitFor('the issuer', layout.issuerPidPath, layout.issuerLogPath, 20_000, () =>
-    issuerHealthy(issuerUrl),
-  );
+  await waitFor('the issuer', layout.issuerPidPath, layout.issuerLogPath, 20_000, () => healthy(issuerUrl));
 
   step({ step: 'demoApi', detail: config.demoApi.url });
   await startDemoApiDaemon(layout);
   await waitFor('the demo API', layout.demoApiPidPath, layout.demoApiLogPath, 20_000, () =>
-    issuerHealthy(config.demoApi.url),
+    healthy(config.demoApi.url),
   );
 
   await writeDynamicConfig(layout, options.dynamicConfig ?? {});
@@ -241,7 +239,7 @@ export async function devStartService(service: DevService, options: { root?: str
   if (service === 'issuer') {
     if ((await runningPid(layout.issuerPidPath)) === undefined) await startIssuerDaemon(layout);
     await waitFor('the issuer', layout.issuerPidPath, layout.issuerLogPath, 20_000, () =>
-      issuerHealthy(config.issuer.url),
+      healthy(config.issuer.url),
     );
     return;
   }
@@ -284,7 +282,7 @@ async function runningStack(layout: DevLayout): Promise<DevConfig | undefined> {
   if (!up || !status.configPath) return undefined;
   const config = await readDevConfig(layout.devConfigPath).catch(() => undefined);
   // A dev.json from an older tokenrelay lacks newer sections: rebuild rather than half-work.
-  if (!config?.demoApi || !config.codec || !(await issuerHealthy(config.issuer.url))) return undefined;
+  if (!config?.demoApi || !config.codec || !(await healthy(config.issuer.url))) return undefined;
   return (await workerTokenAccepted(config).catch(() => false)) ? config : undefined;
 }
 
@@ -431,7 +429,8 @@ async function writeDynamicConfig(
 
 export const temporalServices = ['frontend', 'internal-frontend', 'history', 'matching', 'worker'] as const;
 
-async function issuerHealthy(url: string): Promise<boolean> {
+/** Whether the service at `url` (issuer or demo API) answers its `/health`. */
+async function healthy(url: string): Promise<boolean> {
   try {
     const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) });
     return res.ok;

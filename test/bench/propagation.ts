@@ -9,6 +9,7 @@ import { type DevConfig, devCodec, devTls, devToken } from '../../src/devstack/d
 import { getApiTokenInfo, rotateApiToken, startParent } from '../../src/stateful/client.js';
 import type { ApiTokenInfo } from '../../src/stateful/messages.js';
 import { connectClient } from '../../src/temporal/connect.js';
+import { treeIds } from '../integration/fixtures/stateful/harness.js';
 import { BenchError } from './errors.js';
 import { mib } from './memory.js';
 import { median, msSince, round, runPool, sleep } from './stats.js';
@@ -218,17 +219,6 @@ function combine(runs: readonly RotationRun[]): RotationTiming {
     observedMs: round(median(runs.map((r) => r.observedMs))),
     eventsPerWorkflow: round(runs.reduce((sum, r) => sum + r.eventsPerWorkflow, 0) / runs.length, 2),
   };
-}
-
-/** Every workflow id of a tree with `fanout` children per node and `depth` levels below the root. */
-export function treeIds(rootId: string, fanout: number, depth: number): string[] {
-  const ids = [rootId];
-  let level = [rootId];
-  for (let d = 0; d < depth; d++) {
-    level = level.flatMap((parent) => Array.from({ length: fanout }, (_, i) => `${parent}.c${i}`));
-    ids.push(...level);
-  }
-  return ids;
 }
 
 /** Rotates with `rotate`, waits until every id holds the next version, and measures what it took. */

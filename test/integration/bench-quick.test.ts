@@ -2,8 +2,8 @@
 // every measurement ran and that the counts are what the design promises; never a timing.
 import { describe, expect, inject, it } from 'vitest';
 import { quickSizes, runBench } from '../bench/bench.js';
-import { treeIds } from '../bench/propagation.js';
 import { renderMarkdown } from '../bench/results.js';
+import { treeIds } from './fixtures/stateful/harness.js';
 import { devConfig } from './helpers.js';
 
 describe('npm run bench -- --quick', () => {
