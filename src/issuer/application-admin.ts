@@ -12,7 +12,7 @@ import type { AuditSink } from './audit-log.js';
 import { BOOTSTRAP_APP_ID } from './bootstrap-credential.js';
 import { IssuerStateError } from './errors.js';
 import { type FileLockOptions, withFileLock } from './file-lock.js';
-import { isPermission } from './permissions.js';
+import { permissionProblem } from './permissions.js';
 import { generateKeyId, generateSecret, hashSecret } from './secrets.js';
 
 /** Where the applications live, and who hears about changes. */
@@ -218,16 +218,14 @@ function validateNewApplication(app: NewApplication): void {
       `application id must be letters, digits, ".", "_" or "-" (up to 64) and not "${BOOTSTRAP_APP_ID}"`,
     );
   }
-  if (
-    !Array.isArray(app.permissions) ||
-    app.permissions.length === 0 ||
-    !app.permissions.every(isPermission)
-  ) {
+  if (!Array.isArray(app.permissions) || app.permissions.length === 0) {
     throw new IssuerStateError(
       'issuer.invalid_argument',
-      'permissions must be one or more "<namespace>:<read|write|worker|admin>"',
+      'permissions must be one or more "<namespace>:<role>" or "<namespace>:<grant>[:<pattern>]" strings',
     );
   }
+  const problem = app.permissions.map(permissionProblem).find(Boolean);
+  if (problem) throw new IssuerStateError('issuer.invalid_argument', problem);
   if (app.audience !== undefined && (typeof app.audience !== 'string' || app.audience === '')) {
     throw new IssuerStateError('issuer.invalid_argument', 'audience must be a non-empty string');
   }

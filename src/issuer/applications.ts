@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { writeJsonFileAtomic } from '../json-file.js';
 import { IssuerConfigError } from './errors.js';
 import { fileSignature } from './file-signature.js';
-import { isPermission } from './permissions.js';
+import { permissionProblem } from './permissions.js';
 import { hashSecret, verifySecret } from './secrets.js';
 
 export type AccessKeyStatus = 'active' | 'paused' | 'revoked';
@@ -127,11 +127,11 @@ function validateApplication(value: unknown, where: string): void {
   const app = value as Partial<Application> | null;
   if (!app || typeof app.id !== 'string' || app.id === '')
     throw new IssuerConfigError(`${where}.id must be a string`);
-  if (!Array.isArray(app.permissions) || !app.permissions.every(isPermission)) {
-    throw new IssuerConfigError(
-      `${where}.permissions must be a list of "<namespace>:<read|write|worker|admin>"`,
-    );
+  if (!Array.isArray(app.permissions)) {
+    throw new IssuerConfigError(`${where}.permissions must be a list of permission strings`);
   }
+  const problem = app.permissions.map(permissionProblem).find(Boolean);
+  if (problem) throw new IssuerConfigError(`${where}.permissions: ${problem}`);
   if (
     app.tokenLifetimeSeconds !== undefined &&
     !(Number.isInteger(app.tokenLifetimeSeconds) && app.tokenLifetimeSeconds > 0)

@@ -44,7 +44,9 @@ export function bootstrapCredentialFromEnv(
     .split(/\s+/)
     .filter(Boolean);
   if (permissions.length === 0 || !permissions.every(isPermission)) {
-    throw new IssuerConfigError('TOKENRELAY_BOOTSTRAP_PERMISSIONS must list "<namespace>:<role>" entries');
+    throw new IssuerConfigError(
+      'TOKENRELAY_BOOTSTRAP_PERMISSIONS must list "<namespace>:<role>" or "<namespace>:<grant>[:<pattern>]" entries',
+    );
   }
   return { clientId, clientSecret, expiresAt, permissions };
 }
