@@ -85,7 +85,7 @@ async function openDevClient(config: DevConfig, namespace: string | undefined): 
     namespace: namespace ?? config.temporal.namespace,
     tls: devTls(config),
   };
-  return openWith(devToken(config, 'worker'), settings, () => devCodec(config));
+  return openWith(devToken(config, 'developer'), settings, () => devCodec(config));
 }
 
 /** Connects with `token` (which the returned close() stops) and wraps the connection in a Client. */

@@ -47,13 +47,15 @@ export interface DevConfig {
    */
   codec: { keys: string };
   /**
-   * worker: `default:write`; admin: `temporal-system:admin`; reader: `default:read`; outsider: another
-   * namespace only; apiClient: tokens for the demo API's audience (what a rotator puts in workflows).
+   * worker: the reference worker's task queue, workflow types and raw-token reads only; developer:
+   * `default:write` plus token read and rotate; rotator: `default:read` plus token rotate; admin:
+   * `temporal-system:admin`; reader: `default:read`; outsider: another namespace only; apiClient:
+   * tokens for the demo API's audience (what a rotator puts in workflows).
    */
   apps: Record<DevAppName, DevAppCredentials>;
 }
 
-export type DevAppName = 'worker' | 'admin' | 'reader' | 'outsider' | 'apiClient';
+export type DevAppName = 'worker' | 'developer' | 'rotator' | 'admin' | 'reader' | 'outsider' | 'apiClient';
 
 export async function readDevConfig(path: string = devLayout().devConfigPath): Promise<DevConfig> {
   try {
@@ -74,7 +76,7 @@ export async function writeDevConfig(path: string, config: DevConfig): Promise<v
 /** A RefreshingToken for one of the dev applications, fetched from the dev issuer. */
 export function devToken(
   config: DevConfig,
-  app: DevAppName = 'worker',
+  app: DevAppName = 'developer',
   options: Omit<RefreshingTokenOptions, 'source'> = {},
 ): RefreshingToken {
   const creds = config.apps[app];

@@ -21,14 +21,32 @@ import { DevStackError } from './errors.js';
 import { type DevLayout, devLayout } from './layout.js';
 import { ensureDevPki } from './pki.js';
 import { assertPortsFree, devPorts } from './ports.js';
+import {
+  REFERENCE_ROOT_TYPE,
+  REFERENCE_TASK_QUEUE,
+  REFERENCE_WORKFLOW_TYPES,
+} from './reference-app-names.js';
 import { type BuildProgress, ensureTemporalServer } from './temporal-install.js';
 
 export const DEV_NAMESPACE = 'default';
 export const DEV_AUDIENCE = 'tokenrelay-dev';
 export const DEMO_API_AUDIENCE = 'tokenrelay-demo-api';
 
+/**
+ * The dev stack's applications, each with least privilege for one job (docs/architecture.md lists
+ * what each grant allows). Only `developer` may do everything in the namespace, for tests and tools
+ * that run arbitrary workflows.
+ */
 const devApps: Record<DevAppName, string[]> = {
-  worker: [`${DEV_NAMESPACE}:write`],
+  // The reference worker: its task queue, its workflow types, and the raw token for its activities.
+  worker: [
+    `${DEV_NAMESPACE}:taskqueue.poll:${REFERENCE_TASK_QUEUE}`,
+    `${DEV_NAMESPACE}:workflow.start:${REFERENCE_ROOT_TYPE}`,
+    ...REFERENCE_WORKFLOW_TYPES.map((type) => `${DEV_NAMESPACE}:token.read:${type}`),
+  ],
+  developer: [`${DEV_NAMESPACE}:write`, `${DEV_NAMESPACE}:token.read`, `${DEV_NAMESPACE}:token.rotate`],
+  // May hand a tree a new token and watch it spread; may not start workflows or read raw tokens.
+  rotator: [`${DEV_NAMESPACE}:read`, `${DEV_NAMESPACE}:token.rotate`],
   admin: ['temporal-system:admin'],
   reader: [`${DEV_NAMESPACE}:read`],
   outsider: ['elsewhere:write'],

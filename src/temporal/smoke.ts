@@ -13,7 +13,7 @@ import { connectClient, connectWorker } from './connect.js';
  * on a NativeConnection and a client on a Connection, both over mTLS with a refreshing JWT.
  */
 export async function runSmokeWorkflow(config: DevConfig, name = 'tokenrelay'): Promise<string> {
-  const token = devToken(config, 'worker');
+  const token = devToken(config, 'developer');
   const tls = devTls(config, 'worker');
   const address = config.temporal.address;
   const workerConnection = await connectWorker({ address, tls, token });

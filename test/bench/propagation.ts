@@ -81,7 +81,7 @@ export async function measurePropagation(
   config: DevConfig,
   options: PropagationOptions,
 ): Promise<{ propagation: PropagationResult; workerMemory: WorkerMemoryResult }> {
-  const token = devToken(config, 'worker');
+  const token = devToken(config, 'developer');
   const { address, namespace } = config.temporal;
   const tls = devTls(config, 'worker');
   const { clientId, clientSecret } = config.apps.worker;

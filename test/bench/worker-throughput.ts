@@ -79,7 +79,7 @@ export async function measureThroughput(
 }
 
 async function securedSide(config: DevConfig, bundlePath: string): Promise<Side> {
-  const token = devToken(config, 'worker');
+  const token = devToken(config, 'developer');
   const { address, namespace } = config.temporal;
   const tls = devTls(config, 'worker');
   const { clientId, clientSecret } = config.apps.worker;

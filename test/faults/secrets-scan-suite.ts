@@ -20,7 +20,7 @@ async function capturedFiles(root: string): Promise<string[]> {
 export function describeSecretsScan(config: DevConfig, root: string): void {
   describe('the secrets scan after this file', () => {
     it('finds no token or secret the suite issued in any log, captured output or raw history', async () => {
-      const token = devToken(config, 'worker');
+      const token = devToken(config, 'developer');
       recordTokensOf(token, 'secrets-scan client token');
       const connection = await connectClient({
         address: config.temporal.address,

@@ -81,8 +81,8 @@ const { config } = await devUp({
 for (const [name, app] of Object.entries(config.apps))
   recordSecret(`dev app ${name} secret`, app.clientSecret);
 const codec = await devCodec(config);
-const workerToken = devToken(config, 'worker', { maxBackoffMs: 1_000 });
-const clientToken = devToken(config, 'worker', { maxBackoffMs: 1_000 });
+const workerToken = devToken(config, 'developer', { maxBackoffMs: 1_000 });
+const clientToken = devToken(config, 'developer', { maxBackoffMs: 1_000 });
 recordTokensOf(workerToken, 'soak worker token');
 recordTokensOf(clientToken, 'soak client token');
 const connection = await connectClient({

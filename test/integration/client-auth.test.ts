@@ -47,7 +47,7 @@ describe('the client auth interceptor on the real server', () => {
     const source = scriptedSource([
       // Looks valid to the client (a revoked or clock-skewed token would too), the server refuses it.
       async () => ({ token: stale, expiresAt: Date.now() + 60_000 }),
-      async () => ({ token: await issueToken(config, 'worker'), expiresAt: Date.now() + 60_000 }),
+      async () => ({ token: await issueToken(config, 'developer'), expiresAt: Date.now() + 60_000 }),
     ]);
     const token = new RefreshingToken({ source, minRejectedRefreshIntervalMs: 0 });
     const rejected: AuthRejectedEvent[] = [];
@@ -110,7 +110,7 @@ describe('the client auth interceptor on the real server', () => {
     const source = scriptedSource([
       async () => {
         if (fail) throw new Error('token service down');
-        return { token: await issueToken(config, 'worker'), expiresAt: Date.now() + 1_000 };
+        return { token: await issueToken(config, 'developer'), expiresAt: Date.now() + 1_000 };
       },
     ]);
     const token = new RefreshingToken({ source, safetyMarginMs: 0, refreshAt: 1 });
@@ -133,7 +133,7 @@ describe('the client auth interceptor on the real server', () => {
 
   it('connects with settings read from TEMPORAL_* variables, as the Temporal CLI would', async () => {
     const token = new RefreshingToken({
-      source: async () => ({ token: await issueToken(config, 'worker'), expiresAt: Date.now() + 60_000 }),
+      source: async () => ({ token: await issueToken(config, 'developer'), expiresAt: Date.now() + 60_000 }),
     });
     const t = config.temporal;
     const connection = await connectClient({

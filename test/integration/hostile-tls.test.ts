@@ -53,7 +53,7 @@ const probes = new Map<string, { reason: TlsFailureReason; detail: string }>();
 
 beforeAll(async () => {
   persistRegistryUnder(root);
-  token = devToken(config, 'worker');
+  token = devToken(config, 'developer');
   recordTokensOf(token, 'hostile-tls worker token');
   await token.get();
   dir = await mkdtemp(join(tmpdir(), 'tokenrelay-hostile-tls-'));

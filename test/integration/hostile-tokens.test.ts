@@ -220,7 +220,7 @@ beforeAll(async () => {
   const keys = await loadOrCreateSigningKeys(devLayout(root).signingKeysPath);
   signer = keys.at(-1) as SigningKey; // the active key signs last
   publicKey = (await importJWK(signer.publicJwk, signer.alg)) as CryptoKey;
-  issued = await issueToken(config, 'worker');
+  issued = await issueToken(config, 'developer');
   recordSecret('hostile-tokens issued worker token', issued);
   validate = createTokenValidator({
     jwks: new URL(config.issuer.jwksUrl),
@@ -263,7 +263,7 @@ describe('a hostile token', () => {
   it('crashes neither verifier: issuer healthy, a valid token still accepted by both', async () => {
     const health = await fetch(`${config.issuer.url}/health`);
     expect(health.status).toBe(200);
-    const fresh = await issueToken(config, 'worker');
+    const fresh = await issueToken(config, 'developer');
     recordSecret('hostile-tokens issued worker token', fresh);
     expect(await validatorResult(fresh)).toBe('ok');
     expect(await serverResult(fresh)).toBe('ok');

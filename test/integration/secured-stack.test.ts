@@ -38,7 +38,7 @@ const validClaims = (nowS: number) => ({
 });
 
 describe('the secured dev stack', () => {
-  it('runs a workflow with one activity over mTLS with the worker application token', async () => {
+  it('runs a workflow with one activity over mTLS with the developer application token', async () => {
     await expect(runSmokeWorkflow(config, 'integration')).resolves.toBe(
       'hello integration from describeCaller in namespace default',
     );
@@ -89,7 +89,7 @@ describe('the secured dev stack', () => {
     const token = await issueToken(config, 'outsider');
     // Same connection path with the worker's token succeeds: the refusal is about the namespace.
     await expect(
-      callCode(config, { token: await issueToken(config, 'worker') }, describeDefault),
+      callCode(config, { token: await issueToken(config, 'developer') }, describeDefault),
     ).resolves.toBe('ok');
     await expect(callCode(config, { token }, describeDefault)).resolves.toBe(PERMISSION_DENIED);
   });
@@ -97,7 +97,7 @@ describe('the secured dev stack', () => {
   describe('a read-only token', () => {
     const taskQueue = `held-${randomUUID()}`;
     const workflowId = `held-${randomUUID()}`;
-    const token = devToken(config, 'worker');
+    const token = devToken(config, 'developer');
     let worker: Worker;
     let running: Promise<void>;
     let writerConnection: Connection;

@@ -28,7 +28,7 @@ describe('client-certificate rotation', () => {
     await copyFile(config.temporal.clientKeyPath, clientKeyPath);
     const tls = { ...devTls(config), clientCertPath, clientKeyPath };
 
-    const token = devToken(config, 'worker');
+    const token = devToken(config, 'developer');
     const taskQueue = `rotation-${randomUUID()}`;
     const workflowBundle = await bundleWorkflowCode({
       workflowsPath: join(packageRoot(), 'workflows', 'index.ts'),
@@ -99,7 +99,7 @@ describe('client-certificate rotation', () => {
     const clientKeyPath = join(dir, 'worker-key.pem');
     await copyFile(config.temporal.clientCertPath, clientCertPath);
     await copyFile(config.temporal.clientKeyPath, clientKeyPath);
-    const token = devToken(config, 'worker');
+    const token = devToken(config, 'developer');
     const supervised = await startWorker({
       address: config.temporal.address,
       tls: { ...devTls(config), clientCertPath, clientKeyPath },

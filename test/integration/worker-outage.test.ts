@@ -27,7 +27,7 @@ async function workerAndClient(workflowBundle: WorkflowBundle, options: { client
   const app = await createTestApp({ tokenLifetimeSeconds: 10 });
   const workerToken = refreshingTokenFor(config, app, { maxBackoffMs: 1_000 });
   // 'short': worker and client share one 10-second token, so "the remaining lifetime" is one number.
-  const clientToken = options.clientToken === 'short' ? workerToken : devToken(config, 'worker');
+  const clientToken = options.clientToken === 'short' ? workerToken : devToken(config, 'developer');
   const taskQueue = `outage-${randomUUID()}`;
   const tls = devTls(config);
   const supervised = await startWorker({
