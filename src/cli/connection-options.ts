@@ -5,7 +5,14 @@ import type { Command } from 'commander';
 import { ClientCredentialsTokenSource } from '../auth/client-credentials.js';
 import { RefreshingToken } from '../auth/refreshing-token.js';
 import { codecFromEnv } from '../codec/codec-keys.js';
-import { type DevConfig, devCodec, devTls, devToken, readDevConfig } from '../devstack/dev-config.js';
+import {
+  type DevAppName,
+  type DevConfig,
+  devCodec,
+  devTls,
+  devToken,
+  readDevConfig,
+} from '../devstack/dev-config.js';
 import { devLayout } from '../devstack/layout.js';
 import { connectClient } from '../temporal/connect.js';
 import { type ConnectionSettings, resolveConnectionSettings } from '../temporal/settings.js';
@@ -20,6 +27,8 @@ export interface ConnectionFlags {
   tlsKeyPath?: string;
   tlsCaPath?: string;
   tlsServerName?: string;
+  /** Which dev application's token to use on the dev stack; each command has a least-privilege default. */
+  devApp?: string;
 }
 
 /**
@@ -37,8 +46,22 @@ export function withConnectionOptions(command: Command): Command {
     .option('--tls-cert-path <path>', 'client certificate (default: TEMPORAL_TLS_CLIENT_CERT_PATH)')
     .option('--tls-key-path <path>', 'client key (default: TEMPORAL_TLS_CLIENT_KEY_PATH)')
     .option('--tls-ca-path <path>', 'server CA (default: TEMPORAL_TLS_SERVER_CA_CERT_PATH)')
-    .option('--tls-server-name <name>', 'server name to verify (default: TEMPORAL_TLS_SERVER_NAME)');
+    .option('--tls-server-name <name>', 'server name to verify (default: TEMPORAL_TLS_SERVER_NAME)')
+    .option(
+      '--dev-app <name>',
+      `dev stack only: the dev application whose token to use (${devAppNames.join(', ')}; default: the least privileged one the command needs)`,
+    );
 }
+
+const devAppNames: readonly DevAppName[] = [
+  'developer',
+  'rotator',
+  'reader',
+  'worker',
+  'admin',
+  'outsider',
+  'apiClient',
+];
 
 export interface OpenedClient {
   client: Client;
@@ -46,15 +69,21 @@ export interface OpenedClient {
 }
 
 /**
- * A Temporal client for a command: the dev stack (its worker application's token and payload codec)
+ * A Temporal client for a command: the dev stack (the `devApp` application's token — `--dev-app`
+ * wins — and its payload codec)
  * when no connection setting is given anywhere, else flags over `TEMPORAL_*` over the profile, with
  * the Temporal token from `TOKENRELAY_TOKEN_URL` / `TOKENRELAY_CLIENT_ID` / `TOKENRELAY_CLIENT_SECRET`
  * and the codec from `TOKENRELAY_CODEC_KEYS`.
  */
-export async function openClient(flags: ConnectionFlags): Promise<OpenedClient> {
+export async function openClient(
+  flags: ConnectionFlags,
+  devApp: DevAppName = 'developer',
+): Promise<OpenedClient> {
   const explicit =
     flags.address !== undefined || flags.profile !== undefined || process.env.TEMPORAL_ADDRESS !== undefined;
-  if (!explicit && (await devStackConfigured())) return openDevClient(await readDevConfig(), flags.namespace);
+  if (!explicit && (await devStackConfigured())) {
+    return openDevClient(await readDevConfig(), devAppFlag(flags.devApp, devApp), flags.namespace);
+  }
 
   const tokenUrl = process.env.TOKENRELAY_TOKEN_URL;
   const clientId = process.env.TOKENRELAY_CLIENT_ID;
@@ -79,13 +108,27 @@ export async function openClient(flags: ConnectionFlags): Promise<OpenedClient> 
   return openWith(token, settings, async () => codecFromEnv());
 }
 
-async function openDevClient(config: DevConfig, namespace: string | undefined): Promise<OpenedClient> {
+/** A client on the dev stack as one of its applications, with the dev payload codec. */
+export async function openDevClient(
+  config: DevConfig,
+  app: DevAppName,
+  namespace?: string,
+): Promise<OpenedClient> {
   const settings: ConnectionSettings = {
     address: config.temporal.address,
     namespace: namespace ?? config.temporal.namespace,
     tls: devTls(config),
   };
-  return openWith(devToken(config, 'developer'), settings, () => devCodec(config));
+  return openWith(devToken(config, app), settings, () => devCodec(config));
+}
+
+function devAppFlag(value: string | undefined, fallback: DevAppName): DevAppName {
+  if (value === undefined) return fallback;
+  if ((devAppNames as readonly string[]).includes(value)) return value as DevAppName;
+  throw new CliError(
+    'cli.invalid_argument',
+    `--dev-app must be one of ${devAppNames.join(', ')}, got "${value.slice(0, 40)}"`,
+  );
 }
 
 /** Connects with `token` (which the returned close() stops) and wraps the connection in a Client. */

@@ -11,6 +11,16 @@ export const TOUR_ROOT_ID = 'inventory-sync';
 const REGIONS = ['eu', 'us', 'ap'];
 const STORES_PER_REGION = 3;
 
+/**
+ * The tour acts as two dev applications, as a team would: `developer` starts and stops the tree,
+ * `rotator` (which may rotate tokens and read metadata, but neither start workflows nor read tokens)
+ * hands it a new token and watches it spread.
+ */
+export interface TourClients {
+  developer: Client;
+  rotator: Client;
+}
+
 export interface TourSummary {
   rootWorkflowId: string;
   workflows: number;
@@ -31,9 +41,10 @@ export interface TourSummary {
  */
 export async function runRotationTour(
   config: DevConfig,
-  client: Client,
+  clients: TourClients,
   out: NodeJS.WriteStream = process.stdout,
 ): Promise<TourSummary> {
+  const { developer: client, rotator } = clients;
   const say = (line: string) => out.write(`${line}\n`);
   const api = new ClientCredentialsTokenSource({
     tokenUrl: config.issuer.tokenUrl,
@@ -59,7 +70,7 @@ export async function runRotationTour(
     apiToken: first.token,
   });
   await waitUntil(
-    async () => (await versionsReached(client, ids, 1)) === ids.length,
+    async () => (await versionsReached(rotator, ids, 1)) === ids.length,
     60_000,
     'the tree to start with token v1',
   );
@@ -73,13 +84,16 @@ export async function runRotationTour(
 
   const second = await api.getToken();
   const secondJti = String(decodeJwt(second.token).jti);
-  say('Rotating the API token: v1 -> v2 (one signal to the root; the tree passes it down)');
+  say(
+    'Rotating the API token: v1 -> v2 (one signal to the root, as the rotator app; the tree passes it down)',
+  );
+  const heldBefore = (await getApiTokenInfo(rotator, TOUR_ROOT_ID)).version;
   const rotatedAt = Date.now();
-  await rotateApiToken(root, second.token);
+  await rotateApiToken(rotator, root.workflowId, second.token);
   const progress = progressDisplay(out, ids.length);
   await waitUntil(
     async () => {
-      const reached = await versionsReached(client, ids, 2);
+      const reached = await versionsReached(rotator, ids, heldBefore + 1);
       const stats = await apiStats(config);
       progress.update(reached, stats, secondJti);
       return reached === ids.length;

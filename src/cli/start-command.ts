@@ -1,6 +1,7 @@
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Command } from 'commander';
 import { devUp } from '../devstack/dev-stack.js';
+import { openDevClient } from './connection-options.js';
 import { devUpReporter } from './progress.js';
 import { runRotationTour } from './rotation-tour.js';
 
@@ -22,8 +23,20 @@ export function registerStartCommand(program: Command): void {
       // Loaded on use: it needs the repository's activities/ and workflows/.
       const { startReferenceWorker } = await import('./reference-worker.js');
       const worker = await startReferenceWorker(config, { shutdownSignals: [] });
+      const developer = await openDevClient(config, 'developer').catch(async (err) => {
+        await worker.close();
+        throw err;
+      });
+      const rotator = await openDevClient(config, 'rotator').catch(async (err) => {
+        await Promise.all([developer.close(), worker.close()]);
+        throw err;
+      });
       try {
-        const summary = await runRotationTour(config, worker.client, out);
+        const summary = await runRotationTour(
+          config,
+          { developer: developer.client, rotator: rotator.client },
+          out,
+        );
         if (opts.json) {
           process.stdout.write(`${JSON.stringify(summary)}\n`);
           return;
@@ -49,6 +62,7 @@ export function registerStartCommand(program: Command): void {
           ].join('\n'),
         );
       } finally {
+        await Promise.all([developer.close(), rotator.close()]);
         await worker.close();
       }
     });
