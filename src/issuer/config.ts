@@ -29,7 +29,7 @@ export interface IssuerConfig {
   verifierJwksRefreshSeconds: number;
   /**
    * How long a new signing key is published before it signs. Default: twice the verifier refresh
-   * interval; must be at least that interval (DESIGN.md, signing-key rotation).
+   * interval; must be at least that interval (docs/architecture.md §2, signing-key rotation).
    */
   signingKeyPublishAheadSeconds: number;
   /** Failed-authentication limits, per client IP and per key id. */

@@ -1,5 +1,5 @@
 /**
- * The signing-key rotation rule of DESIGN.md, as a pure function of time:
+ * The signing-key rotation rule of docs/architecture.md §2, as a pure function of time:
  *
  * - a key is `pending` until its `activatesAt`: published in the JWKS, signing nothing, so every
  *   verifier has refreshed its JWKS and knows the key before the first token signed with it arrives;

@@ -1,4 +1,4 @@
-// Property 4 (DESIGN.md) and property 1 under faults: a worker killed with kill -9 in the middle of a
+// Property 4 (docs/architecture.md §5) and property 1 under faults: a worker killed with kill -9 in the middle of a
 // propagation, a Temporal server restarted in the middle of one, an issuer down for longer than the
 // token lifetime, and a signing-key rotation while 50 clients refresh. Each time nothing is lost (every
 // workflow completes, every opted-in node converges on the newest token), nobody intervenes, and the

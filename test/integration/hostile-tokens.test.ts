@@ -1,4 +1,4 @@
-// Property 5 (DESIGN.md): every malformed, forged, expired, wrong-audience, wrong-algorithm or
+// Property 5 (docs/architecture.md §5): every malformed, forged, expired, wrong-audience, wrong-algorithm or
 // unknown-key token is refused by both verifiers — the issuer's own validator and the real Temporal
 // server — without either crashing. The matrix of results is printed.
 import { type CryptoKey, generateKeyPair, importJWK, type JWTPayload } from 'jose';
