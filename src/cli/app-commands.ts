@@ -12,7 +12,8 @@ import {
   resumeAccessKey,
   revokeAccessKey,
 } from '../issuer/application-admin.js';
-import { defaultIssuerStateDir, type IssuerState, openIssuerState } from '../issuer/issuer-state.js';
+import { defaultIssuerStateDir } from '../devstack/layout.js';
+import { type IssuerState, openIssuerState } from '../issuer/issuer-state.js';
 import { parsePositiveInt } from './dev-commands.js';
 
 /**

@@ -54,3 +54,13 @@ export function devLayout(root: string = process.env.TOKENRELAY_HOME ?? '.tokenr
     demoApiPidPath: join(runDir, 'demo-api.pid'),
   };
 }
+
+/**
+ * The issuer state directory operator commands use when none is given: `TOKENRELAY_ISSUER_STATE_DIR`,
+ * else the dev stack's issuer folder (`$TOKENRELAY_HOME/issuer`, default `.tokenrelay/issuer`).
+ */
+export function defaultIssuerStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(
+    env.TOKENRELAY_ISSUER_STATE_DIR || devLayout(env.TOKENRELAY_HOME || '.tokenrelay').issuerDir,
+  );
+}

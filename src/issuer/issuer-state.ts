@@ -1,6 +1,5 @@
 import { access } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { devLayout } from '../devstack/layout.js';
 import type { ApplicationAdminOptions } from './application-admin.js';
 import { AuditLog } from './audit-log.js';
 import { type IssuerConfig, loadIssuerConfig, resolveIssuerConfig } from './config.js';
@@ -16,21 +15,11 @@ export interface IssuerState {
 }
 
 /**
- * The state directory operator commands use when none is given: `TOKENRELAY_ISSUER_STATE_DIR`, else the
- * dev stack's issuer folder (`$TOKENRELAY_HOME/issuer`, default `.tokenrelay/issuer`).
- */
-export function defaultIssuerStateDir(env: NodeJS.ProcessEnv = process.env): string {
-  return resolve(
-    env.TOKENRELAY_ISSUER_STATE_DIR || devLayout(env.TOKENRELAY_HOME || '.tokenrelay').issuerDir,
-  );
-}
-
-/**
  * Opens `stateDir`: reads its `issuer.json` when present (so paths, token lifetimes and the rotation
  * schedule are the running issuer's), else assumes the default file names inside the directory.
  */
 export async function openIssuerState(
-  stateDir: string = defaultIssuerStateDir(),
+  stateDir: string,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<IssuerState> {
   const dir = resolve(stateDir);

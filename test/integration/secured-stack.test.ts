@@ -11,7 +11,7 @@ import { loadOrCreateSigningKeys, type SigningKey } from '../../src/issuer/signi
 import { packageRoot } from '../../src/package-root.js';
 import { connectClient, connectWorker } from '../../src/temporal/connect.js';
 import { TemporalConnectError } from '../../src/temporal/errors.js';
-import { runSmokeWorkflow } from '../../src/temporal/smoke.js';
+import { runSmokeWorkflow } from '../support/smoke-workflow.js';
 import { callCode, devConfig, grpcCodeOf, issueToken, rawConnection } from './helpers.js';
 
 const PERMISSION_DENIED = 7;

@@ -3,13 +3,13 @@ import { join } from 'node:path';
 import { Client } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import * as activities from '../../activities/index.js';
-import type { DevConfig } from '../devstack/dev-config.js';
-import { devCodec, devTls, devToken } from '../devstack/dev-config.js';
-import { packageRoot } from '../package-root.js';
-import { connectClient, connectWorker } from './connect.js';
+import type { DevConfig } from '../../src/devstack/dev-config.js';
+import { devCodec, devTls, devToken } from '../../src/devstack/dev-config.js';
+import { packageRoot } from '../../src/package-root.js';
+import { connectClient, connectWorker } from '../../src/temporal/connect.js';
 
 /**
- * Runs `smokeWorkflow` end to end on the dev stack with the worker application's credentials: a worker
+ * Runs `smokeWorkflow` end to end on the dev stack with the developer application's credentials: a worker
  * on a NativeConnection and a client on a Connection, both over mTLS with a refreshing JWT.
  */
 export async function runSmokeWorkflow(config: DevConfig, name = 'tokenrelay'): Promise<string> {
