@@ -58,7 +58,10 @@ describe('mayCarryApiToken', () => {
       }),
     ],
     ['the ack a child sends its parent', json({ workflowId: 'w', version: 2, fingerprint: 'ab12' })],
-    ['a workflow input without credentials', json({ depth: 2, fanout: 3, apiUrl: 'https://api.example.com' })],
+    [
+      'a workflow input without credentials',
+      json({ depth: 2, fanout: 3, apiUrl: 'https://api.example.com' }),
+    ],
     ['an empty string', json('')],
     ['null (binary/null)', json(null)],
     ['undefined (binary/null)', json(undefined)],
