@@ -2,6 +2,7 @@ import {
   type CallOptions,
   status as GrpcStatus,
   InterceptingCall,
+  type InterceptingListener,
   type Interceptor,
   Metadata,
   type StatusObject,
@@ -80,7 +81,15 @@ export function bearerTokenInterceptor(token: RefreshingToken, options: BearerOp
   return (callOptions, nextCall) => {
     const method = (callOptions as CallOptions & { method_definition?: { path?: string } }).method_definition
       ?.path;
-    const inner = nextCall(callOptions);
+    let inner: ReturnType<typeof nextCall>;
+    try {
+      inner = nextCall(callOptions);
+    } catch (err) {
+      // Temporal's retry interceptor schedules attempts on a timer; one that fires after
+      // `connection.close()` finds the channel shut down, and grpc-js throws from nextCall. Thrown
+      // there it escapes every caller as an uncaught exception: fail this call instead.
+      return failedCall(err);
+    }
     return new InterceptingCall(inner, {
       start(metadata, listener, next) {
         const send = (value: string) => {
@@ -131,4 +140,34 @@ export function bearerTokenInterceptor(token: RefreshingToken, options: BearerOp
       },
     });
   };
+}
+
+/**
+ * A call that never went out: it answers `start` with CANCELLED (not retryable, so the retry
+ * interceptor above gives up at once) and a message naming why.
+ */
+function failedCall(err: unknown): InterceptingCall {
+  const reason = err instanceof Error ? err.message : String(err);
+  // grpc-js does not export the interface InterceptingCall wraps; its constructor parameter names it.
+  const call: ConstructorParameters<typeof InterceptingCall>[0] = {
+    start(_metadata: Metadata, listener?: Partial<InterceptingListener>) {
+      queueMicrotask(() => {
+        // A unary listener expects a (null) message before the status, as in the no-token path.
+        listener?.onReceiveMessage?.(null);
+        listener?.onReceiveStatus?.({
+          code: GrpcStatus.CANCELLED,
+          details: `the call could not start: ${reason} (was the connection closed?)`,
+          metadata: new Metadata(),
+        });
+      });
+    },
+    cancelWithStatus() {},
+    getPeer: () => 'unknown',
+    sendMessageWithContext() {},
+    sendMessage() {},
+    startRead() {},
+    halfClose() {},
+    getAuthContext: () => null,
+  };
+  return new InterceptingCall(call);
 }
