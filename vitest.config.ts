@@ -6,7 +6,8 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['test/unit/**/*.test.ts'],
+          // Replay tests run recorded workflow histories through today's workflow code: no server.
+          include: ['test/unit/**/*.test.ts', 'test/replay/**/*.test.ts'],
         },
       },
       {
