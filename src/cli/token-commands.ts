@@ -4,11 +4,14 @@ import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { ClientCredentialsTokenSource } from '../auth/client-credentials.js';
 import { type DevAppName, readDevConfig } from '../devstack/dev-config.js';
 import { TokenValidationError, validateToken } from '../issuer/validate-token.js';
-import { getApiToken, getApiTokenInfo, rotateApiToken } from '../stateful/client.js';
+import { getApiToken, getApiTokenInfo, rotateApiToken, treeParentOf } from '../stateful/client.js';
 import { apiTokenFingerprint } from '../stateful/fingerprint.js';
+import { assertTokenEncrypted } from '../stateful/plaintext-guard.js';
+import { assertTokenNotExpired } from '../stateful/token-expiry.js';
 import { type ConnectionFlags, openClient, withConnectionOptions } from './connection-options.js';
 import { CliError } from './errors.js';
 import { readTokenInput, type TokenInputFlags, withTokenInput } from './token-input.js';
+import { registerTokenTreeCommand } from './token-tree-command.js';
 
 interface JsonFlag {
   json?: boolean;
@@ -106,21 +109,50 @@ export function registerTokenCommands(program: Command): void {
       token
         .command('rotate')
         .description(
-          'send a new API token to a StatefulWorkflow (token from --token-file, --token-env or stdin)',
+          'send a new API token to the root of a StatefulWorkflow tree (token from --token-file, --token-env or stdin)',
         )
-        .requiredOption('--workflow-id <id>', 'the workflow, normally the root of a tree'),
+        .requiredOption('--workflow-id <id>', 'the root of the tree')
+        .option('--force', 'rotate even when the workflow is a child in a tree, not its root')
+        .option(
+          '--allow-plaintext-token',
+          'send the token even though no encrypting payload codec (TOKENRELAY_CODEC_KEYS) is configured',
+        ),
     ),
-  ).action(async (opts: TokenInputFlags & ConnectionFlags & { workflowId: string }) => {
-    const jwt = await readTokenInput(opts);
-    await withWorkflowClient(opts, async (client) => {
-      const before = await getApiTokenInfo(client, opts.workflowId);
-      await rotateApiToken(client, opts.workflowId, jwt);
-      process.stdout.write(
-        `Sent token ${apiTokenFingerprint(jwt)} to ${opts.workflowId} (it held version ${before.version}); ` +
-          `follow it with: tokenrelay token info --workflow-id ${opts.workflowId}\n`,
-      );
-    });
-  });
+  ).action(
+    async (
+      opts: TokenInputFlags &
+        ConnectionFlags & { workflowId: string; force?: boolean; allowPlaintextToken?: boolean },
+    ) => {
+      const jwt = await readTokenInput(opts);
+      // Local refusals first: nothing is sent, and no connection is needed to learn it.
+      assertTokenNotExpired(jwt, 'token rotate');
+      const allowPlaintextToken = opts.allowPlaintextToken === true;
+      await withWorkflowClient(opts, async (client) => {
+        await assertTokenEncrypted(client, 'token rotate', { allowPlaintextToken });
+        const handle = client.workflow.getHandle(opts.workflowId);
+        const { parentWorkflowId, info } = await treeParentOf(handle);
+        if (parentWorkflowId !== null) {
+          const what =
+            `${opts.workflowId} is a child of ${parentWorkflowId} in a StatefulWorkflow tree, not its root: ` +
+            "its subtree would hold a different token from the rest of the tree until the root's next rotation";
+          if (!opts.force) {
+            throw new CliError(
+              'cli.not_root',
+              `${what}. Rotate the root instead (tokenrelay token tree --workflow-id ${parentWorkflowId} ` +
+                'shows its tree), or pass --force to rotate this subtree anyway. Nothing was sent.',
+            );
+          }
+          process.stderr.write(`warning: ${what}; sending anyway (--force)\n`);
+        }
+        await rotateApiToken(handle, jwt, { notRoot: 'ignore', allowPlaintextToken });
+        const held = info ? `it held version ${info.version}` : 'it did not answer apiTokenInfo';
+        process.stdout.write(
+          `Sent token ${apiTokenFingerprint(jwt)} to ${opts.workflowId} (${held}); ` +
+            `follow it with: tokenrelay token tree --workflow-id ${opts.workflowId} --wait 30s\n`,
+        );
+      });
+    },
+  );
 
   withConnectionOptions(
     token
@@ -172,12 +204,16 @@ export function registerTokenCommands(program: Command): void {
       );
     });
   });
+
+  registerTokenTreeCommand(token, withWorkflowClient);
 }
 
 /** Enough to recognise a token, not enough to use it: the JWT header and the fingerprint. */
 export function redact(token: string): string {
   return `${token.slice(0, 12)}…(redacted ${token.length} chars, fingerprint ${apiTokenFingerprint(token)})`;
 }
+
+export type WithWorkflowClient = typeof withWorkflowClient;
 
 async function withWorkflowClient(
   flags: ConnectionFlags & { workflowId: string },

@@ -20,6 +20,10 @@ export function registerWorkflowCommands(program: Command): void {
           '--with-api-token',
           'hand the root its first API token, read from --token-file, --token-env or stdin',
         )
+        .option(
+          '--allow-plaintext-token',
+          'with --with-api-token: start even though no encrypting payload codec (TOKENRELAY_CODEC_KEYS) is configured',
+        )
         .option('--json', 'print { workflowId, runId } as JSON'),
     ),
   ).action(
@@ -30,6 +34,7 @@ export function registerWorkflowCommands(program: Command): void {
         workflowId?: string;
         taskQueue: string;
         withApiToken?: boolean;
+        allowPlaintextToken?: boolean;
         tokenFile?: string;
         tokenEnv?: string;
         json?: boolean;
@@ -50,7 +55,7 @@ export function registerWorkflowCommands(program: Command): void {
           taskQueue: opts.taskQueue,
           workflowId: opts.workflowId ?? `${type}-${randomUUID().slice(0, 8)}`,
           input,
-          ...(apiToken ? { apiToken } : {}),
+          ...(apiToken ? { apiToken, allowPlaintextToken: opts.allowPlaintextToken === true } : {}),
         });
         const started = { workflowId: handle.workflowId, runId: handle.firstExecutionRunId };
         process.stdout.write(
