@@ -63,14 +63,39 @@ export {
 } from './issuer/validate-token.js';
 export { currentApiAccess } from './stateful/activity.js';
 export {
+  type ApiTokenWarning,
   getApiToken,
   getApiTokenInfo,
+  type RotateApiTokenOptions,
   rotateApiToken,
   type StartParentOptions,
   startParent,
+  treeParentOf,
 } from './stateful/client.js';
 export { StatefulError, type StatefulErrorCode } from './stateful/errors.js';
+export { ApiTokenGuardError, type ApiTokenGuardErrorCode } from './stateful/guard-errors.js';
 export type { ApiAccess, ApiTokenEnvelope, ApiTokenInfo } from './stateful/messages.js';
+export {
+  assertTokenEncrypted,
+  type CodecProbe,
+  type PlaintextGuardOptions,
+  probePayloadCodecs,
+} from './stateful/plaintext-guard.js';
+export { assertTokenNotExpired } from './stateful/token-expiry.js';
+export {
+  type ApiTokenInfoReader,
+  type ApiTokenNodeStatus,
+  type ApiTokenTree,
+  type ApiTokenTreeNode,
+  type ApiTokenTreeOptions,
+  getApiTokenTree,
+  TreeError,
+  type TreeErrorCode,
+  type UnreachableReason,
+  type WaitForApiTokenTreeOptions,
+  waitForApiTokenTree,
+  walkApiTokenTree,
+} from './stateful/tree.js';
 export {
   type AuthInterceptorOptions,
   type AuthRejectedEvent,
