@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { inspect } from 'node:util';
 import { AuthError } from './errors.js';
 import {
   type AccessToken,
@@ -68,44 +69,46 @@ interface RefreshingTokenEvents {
  * token.on('refreshed', ({ expiresAt }) => console.log('token valid until', new Date(expiresAt)));
  */
 export class RefreshingToken extends EventEmitter<RefreshingTokenEvents> {
-  private readonly source: TokenSource;
-  private readonly refreshAt: number;
-  private readonly jitter: number;
-  private readonly safetyMarginMs: number;
-  private readonly initialBackoffMs: number;
-  private readonly maxBackoffMs: number;
-  private readonly minRejectedRefreshIntervalMs: number;
-  private readonly now: () => number;
-  private readonly random: () => number;
+  // `#private` fields: unlike TypeScript's `private`, invisible to JSON.stringify, spread and
+  // util.inspect, so logging a RefreshingToken (or an object holding one) never prints the token.
+  readonly #source: TokenSource;
+  readonly #refreshAt: number;
+  readonly #jitter: number;
+  readonly #safetyMarginMs: number;
+  readonly #initialBackoffMs: number;
+  readonly #maxBackoffMs: number;
+  readonly #minRejectedRefreshIntervalMs: number;
+  readonly #now: () => number;
+  readonly #random: () => number;
 
-  private cached: AccessToken | undefined;
-  private cachedAt = 0;
-  private pending: Promise<AccessToken> | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private failures = 0;
-  private lastError: AuthError | undefined;
-  private stopped = false;
+  #cached: AccessToken | undefined;
+  #cachedAt = 0;
+  #pending: Promise<AccessToken> | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #failures = 0;
+  #lastError: AuthError | undefined;
+  #stopped = false;
   // Sequence numbers: a fetch started earlier must never replace the result of one started later.
-  private startedSeq = 0;
-  private appliedSeq = 0;
+  #startedSeq = 0;
+  #appliedSeq = 0;
 
   constructor(options: RefreshingTokenOptions) {
     super();
-    this.source = toTokenSource(options?.source);
-    this.refreshAt = fraction(options.refreshAt ?? 0.75, 'refreshAt', true);
-    this.jitter = fraction(options.jitter ?? 0.05, 'jitter', false);
-    this.safetyMarginMs = nonNegative(options.safetyMarginMs ?? 5_000, 'safetyMarginMs');
-    this.initialBackoffMs = nonNegative(options.initialBackoffMs ?? 250, 'initialBackoffMs');
-    this.maxBackoffMs = nonNegative(options.maxBackoffMs ?? 30_000, 'maxBackoffMs');
-    if (this.maxBackoffMs < this.initialBackoffMs) {
+    this.#source = toTokenSource(options?.source);
+    this.#refreshAt = fraction(options.refreshAt ?? 0.75, 'refreshAt', true);
+    this.#jitter = fraction(options.jitter ?? 0.05, 'jitter', false);
+    this.#safetyMarginMs = nonNegative(options.safetyMarginMs ?? 5_000, 'safetyMarginMs');
+    this.#initialBackoffMs = nonNegative(options.initialBackoffMs ?? 250, 'initialBackoffMs');
+    this.#maxBackoffMs = nonNegative(options.maxBackoffMs ?? 30_000, 'maxBackoffMs');
+    if (this.#maxBackoffMs < this.#initialBackoffMs) {
       throw new TypeError('RefreshingTokenOptions.maxBackoffMs must be >= initialBackoffMs');
     }
-    this.minRejectedRefreshIntervalMs = nonNegative(
+    this.#minRejectedRefreshIntervalMs = nonNegative(
       options.minRejectedRefreshIntervalMs ?? 2_000,
       'minRejectedRefreshIntervalMs',
     );
-    this.now = options.now ?? Date.now;
-    this.random = options.random ?? Math.random;
+    this.#now = options.now ?? Date.now;
+    this.#random = options.random ?? Math.random;
   }
 
   /** The cached token if it is still valid, else undefined. Never performs I/O. */
@@ -137,7 +140,7 @@ export class RefreshingToken extends EventEmitter<RefreshingTokenEvents> {
   async refreshRejected(rejected: string): Promise<string | undefined> {
     const cached = this.validCached();
     if (cached && cached.token !== rejected) return cached.token;
-    if (cached && this.now() - this.cachedAt < this.minRejectedRefreshIntervalMs) return undefined;
+    if (cached && this.#now() - this.#cachedAt < this.#minRejectedRefreshIntervalMs) return undefined;
     try {
       const token = await this.refresh();
       return token === rejected ? undefined : token;
@@ -157,84 +160,94 @@ export class RefreshingToken extends EventEmitter<RefreshingTokenEvents> {
   } {
     return {
       valid: this.current() !== undefined,
-      expiresAt: this.cached?.expiresAt,
-      refreshing: this.pending !== undefined,
-      consecutiveFailures: this.failures,
-      lastError: this.lastError,
+      expiresAt: this.#cached?.expiresAt,
+      refreshing: this.#pending !== undefined,
+      consecutiveFailures: this.#failures,
+      lastError: this.#lastError,
     };
+  }
+
+  /** What `JSON.stringify` shows: the state, never the token or the source's credentials. */
+  toJSON(): Record<string, unknown> {
+    const { lastError, ...state } = this.state;
+    return { type: 'RefreshingToken', ...state, lastError: lastError?.code ?? null };
+  }
+
+  [inspect.custom](): string {
+    return `RefreshingToken ${inspect(this.toJSON())}`;
   }
 
   /** Cancels scheduled refreshes. Pending `get()` calls reject with `auth.stopped`. */
   stop(): void {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
   }
 
   private validCached(): AccessToken | undefined {
-    const cached = this.cached;
-    return cached !== undefined && this.now() < cached.expiresAt ? cached : undefined;
+    const cached = this.#cached;
+    return cached !== undefined && this.#now() < cached.expiresAt ? cached : undefined;
   }
 
   private fetch(): Promise<AccessToken> {
-    if (this.stopped) return Promise.reject(new AuthError('auth.stopped', 'RefreshingToken was stopped'));
-    this.pending ??= this.runFetch().finally(() => {
-      this.pending = undefined;
+    if (this.#stopped) return Promise.reject(new AuthError('auth.stopped', 'RefreshingToken was stopped'));
+    this.#pending ??= this.runFetch().finally(() => {
+      this.#pending = undefined;
     });
-    return this.pending;
+    return this.#pending;
   }
 
   private async runFetch(): Promise<AccessToken> {
-    const seq = ++this.startedSeq;
-    const startedAt = this.now();
+    const seq = ++this.#startedSeq;
+    const startedAt = this.#now();
     let result: AccessToken;
     try {
-      result = await this.source.getToken();
+      result = await this.#source.getToken();
       validate(result);
     } catch (err) {
       const error = asAuthError(err);
       this.onFailure(error);
       throw error;
     }
-    if (this.stopped) throw new AuthError('auth.stopped', 'RefreshingToken was stopped');
+    if (this.#stopped) throw new AuthError('auth.stopped', 'RefreshingToken was stopped');
     // Older than what we hold (a caching proxy, a replica behind): keep ours, try again later.
     const cached = this.validCached();
     if (cached && result.expiresAt < cached.expiresAt) {
       this.schedule(this.refreshDelay(cached, startedAt));
       return cached;
     }
-    if (seq > this.appliedSeq) {
-      this.appliedSeq = seq;
-      this.cached = result;
-      this.cachedAt = this.now();
-      this.failures = 0;
-      this.lastError = undefined;
+    if (seq > this.#appliedSeq) {
+      this.#appliedSeq = seq;
+      this.#cached = result;
+      this.#cachedAt = this.#now();
+      this.#failures = 0;
+      this.#lastError = undefined;
       this.schedule(this.refreshDelay(result, startedAt));
       this.emit('refreshed', {
         token: result.token,
         expiresAt: result.expiresAt,
-        durationMs: this.now() - startedAt,
+        durationMs: this.#now() - startedAt,
       });
     }
-    return this.cached ?? result;
+    return this.#cached ?? result;
   }
 
   private onFailure(error: AuthError): void {
-    this.failures += 1;
-    this.lastError = error;
-    if (this.stopped) return;
-    const base = Math.min(this.maxBackoffMs, this.initialBackoffMs * 2 ** (this.failures - 1));
+    this.#failures += 1;
+    this.#lastError = error;
+    if (this.#stopped) return;
+    const base = Math.min(this.#maxBackoffMs, this.#initialBackoffMs * 2 ** (this.#failures - 1));
     // Full jitter on the upper half: spreads retries of many workers, never retries in a tight loop.
-    let retryInMs = base / 2 + (this.random() * base) / 2;
+    let retryInMs = base / 2 + (this.#random() * base) / 2;
     const cached = this.validCached();
     if (cached) {
       // Keep serving the valid token, but never let the next try slip past its expiry.
-      retryInMs = Math.min(retryInMs, Math.max(0, cached.expiresAt - this.now() - 1));
+      retryInMs = Math.min(retryInMs, Math.max(0, cached.expiresAt - this.#now() - 1));
     }
     this.schedule(retryInMs);
     this.emit('refreshFailed', {
       error,
-      attempt: this.failures,
+      attempt: this.#failures,
       retryInMs,
       servingPrevious: cached !== undefined,
     });
@@ -243,9 +256,9 @@ export class RefreshingToken extends EventEmitter<RefreshingTokenEvents> {
   private refreshDelay(token: AccessToken, receivedAt: number): number {
     const lifetime = token.expiresAt - receivedAt;
     if (!Number.isFinite(lifetime)) return Number.POSITIVE_INFINITY;
-    const spread = (this.random() * 2 - 1) * this.jitter;
-    const byFraction = lifetime * Math.min(1, Math.max(0, this.refreshAt + spread));
-    const byMargin = lifetime - this.safetyMarginMs;
+    const spread = (this.#random() * 2 - 1) * this.#jitter;
+    const byFraction = lifetime * Math.min(1, Math.max(0, this.#refreshAt + spread));
+    const byMargin = lifetime - this.#safetyMarginMs;
     // A token shorter than the safety margin is refreshed by the fraction alone; a floor keeps even a
     // nearly expired one from being refetched in a tight loop.
     const delay = byMargin > 0 ? Math.min(byFraction, byMargin) : byFraction;
@@ -253,17 +266,17 @@ export class RefreshingToken extends EventEmitter<RefreshingTokenEvents> {
   }
 
   private schedule(delayMs: number): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
     // setTimeout overflows above 2^31-1 ms; a token that long-lived needs no scheduled refresh.
-    if (this.stopped || !Number.isFinite(delayMs) || delayMs > 2_147_483_647) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
+    if (this.#stopped || !Number.isFinite(delayMs) || delayMs > 2_147_483_647) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
       this.fetch().catch(() => {
         // Reported through 'refreshFailed' and retried by onFailure.
       });
     }, delayMs);
-    this.timer.unref();
+    this.#timer.unref();
   }
 }
 

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { AuthError } from './errors.js';
 
 /** A token and the local time (ms since epoch, this machine's clock) after which it must not be used. */
@@ -23,16 +24,27 @@ export function toTokenSource(source: TokenSourceLike): TokenSource {
 
 /** A fixed token, for tests and for long-lived credentials managed elsewhere. */
 export class StaticTokenSource implements TokenSource {
-  private readonly value: AccessToken;
+  // `#private`: unlike TypeScript's `private`, invisible to JSON.stringify, spread and inspection.
+  readonly #value: AccessToken;
 
   constructor(token: string, expiresAt: number = Number.POSITIVE_INFINITY) {
     if (typeof token !== 'string' || token === '')
       throw new TypeError('StaticTokenSource: token must be a non-empty string');
-    this.value = { token, expiresAt };
+    this.#value = { token, expiresAt };
   }
 
   async getToken(): Promise<AccessToken> {
-    return this.value;
+    return { ...this.#value };
+  }
+
+  /** What `JSON.stringify` shows: the expiry, never the token. */
+  toJSON(): Record<string, unknown> {
+    const { expiresAt } = this.#value;
+    return { type: 'StaticTokenSource', expiresAt: Number.isFinite(expiresAt) ? expiresAt : null };
+  }
+
+  [inspect.custom](): string {
+    return `StaticTokenSource ${inspect(this.toJSON())}`;
   }
 }
 

@@ -240,7 +240,7 @@ describe('RefreshingToken with an issuer clock skewed ±5 minutes', () => {
     agent.disableNetConnect();
     const issued: number[] = [];
     agent
-      .get('http://issuer.test')
+      .get('https://issuer.test')
       .intercept({ path: '/api/token', method: 'POST' })
       .reply(200, async () => {
         issued.push(Date.now());
@@ -254,7 +254,7 @@ describe('RefreshingToken with an issuer clock skewed ±5 minutes', () => {
       })
       .persist();
     const source = new KeySecretTokenSource({
-      url: 'http://issuer.test/api/token',
+      url: 'https://issuer.test/api/token',
       keyId: 'trk_1',
       keySecret: 'secret',
       dispatcher: agent,

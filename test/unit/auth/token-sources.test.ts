@@ -1,10 +1,14 @@
+import { inspect } from 'node:util';
 import { generateKeyPair, SignJWT } from 'jose';
 import { MockAgent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ClientCredentialsTokenSource, KeySecretTokenSource } from '../../../src/auth/client-credentials.js';
 import { AuthError } from '../../../src/auth/errors.js';
+import { RefreshingToken } from '../../../src/auth/refreshing-token.js';
+import { MAX_ERROR_DESCRIPTION, sanitizeDescription } from '../../../src/auth/token-http.js';
+import { StaticTokenSource } from '../../../src/auth/token-source.js';
 
-const origin = 'http://issuer.test';
+const origin = 'https://issuer.test';
 const secret = 's3cret with spaces:and colon';
 let agent: MockAgent;
 
@@ -121,6 +125,126 @@ describe('ClientCredentialsTokenSource', () => {
     expect(() => new KeySecretTokenSource({ url: 'nope', keyId: 'k', keySecret: 's' })).toThrow(
       /url must be an absolute URL/,
     );
+  });
+});
+
+describe('ClientCredentialsTokenSource transport and error safety', () => {
+  it.each([
+    'http://127.0.0.1:17380/oauth/token',
+    'http://localhost/oauth/token',
+    'http://[::1]:8080/oauth/token',
+    'https://auth.example.com/oauth/token',
+  ])('accepts %s', (tokenUrl) => {
+    expect(() => clientCredentials({ tokenUrl })).not.toThrow();
+  });
+
+  it('refuses plain http to any other host unless allowInsecureHttp is set', () => {
+    expect(() => clientCredentials({ tokenUrl: 'http://auth.example.com/oauth/token' })).toThrow(
+      /plain http on a host other than loopback.*allowInsecureHttp/,
+    );
+    expect(() => clientCredentials({ tokenUrl: 'http://10.0.0.5/oauth/token' })).toThrow(TypeError);
+    expect(() =>
+      clientCredentials({ tokenUrl: 'http://auth.example.com/oauth/token', allowInsecureHttp: true }),
+    ).not.toThrow();
+    expect(
+      () =>
+        new KeySecretTokenSource({ url: 'http://auth.example.com/api/token', keyId: 'k', keySecret: 's' }),
+    ).toThrow(/allowInsecureHttp/);
+    expect(() => clientCredentials({ tokenUrl: 'ftp://auth.example.com/token' })).toThrow(/https/);
+  });
+
+  it('refuses a URL carrying credentials without echoing them', () => {
+    let message = '';
+    try {
+      clientCredentials({ tokenUrl: 'https://user:hunter2@auth.example.com/oauth/token' });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/must not carry credentials/);
+    expect(message).not.toContain('hunter2');
+    expect(() => clientCredentials({ tokenUrl: 'not a url hunter2' })).toThrow(
+      /^tokenUrl must be an absolute URL$/,
+    );
+  });
+
+  it('passes the endpoint’s error_description on, sanitised, bounded and without the secret', async () => {
+    agent
+      .get(origin)
+      .intercept({ path: '/oauth/token', method: 'POST' })
+      .reply(401, {
+        error: 'invalid_client',
+        error_description: `Client authentication failed\n\u001b[31m(the client used client_secret_basic, expected client_secret_post) secret=${secret}`,
+      });
+    const err = await failure(clientCredentials().getToken());
+    expect(err.code).toBe('auth.token_endpoint_rejected');
+    expect(err.oauthError).toBe('invalid_client');
+    expect(err.message).toContain(
+      'HTTP 401 (invalid_client: Client authentication failed [31m(the client used client_secret_basic, expected client_secret_post) secret=[redacted])',
+    );
+    expect([...err.message].some((c) => (c.codePointAt(0) ?? 0) < 0x20)).toBe(false);
+    expect(err.message).toMatch(/client authentication method/);
+  });
+
+  it('bounds a long description', () => {
+    const text = sanitizeDescription('x'.repeat(5_000)) ?? '';
+    expect(text.length).toBe(MAX_ERROR_DESCRIPTION);
+    expect(text.endsWith('…')).toBe(true);
+    expect(sanitizeDescription(42)).toBeUndefined();
+    expect(sanitizeDescription(' \n ')).toBeUndefined();
+  });
+
+  it('never shows the query string of the endpoint in a message', async () => {
+    agent
+      .get(origin)
+      .intercept({ path: '/oauth/token?tenant=acme', method: 'POST' })
+      .replyWithError(new Error('ECONNREFUSED'));
+    const err = await failure(
+      clientCredentials({ tokenUrl: `${origin}/oauth/token?tenant=acme` }).getToken(),
+    );
+    expect(err.message).toContain(`token endpoint ${origin}/oauth/token is unreachable`);
+    expect(err.message).not.toContain('tenant=acme');
+  });
+});
+
+describe('token sources and RefreshingToken keep their secrets out of JSON and inspection', () => {
+  it.each([
+    [
+      'ClientCredentialsTokenSource',
+      () => clientCredentials({ scope: 'default:write', audience: 'temporal' }),
+    ],
+    [
+      'KeySecretTokenSource',
+      () => new KeySecretTokenSource({ url: `${origin}/api/token`, keyId: 'trk_1', keySecret: secret }),
+    ],
+    ['StaticTokenSource', () => new StaticTokenSource(secret)],
+  ] as const)('%s', (name, make) => {
+    const source = make();
+    for (const shown of [
+      JSON.stringify(source),
+      JSON.stringify({ nested: { source } }),
+      inspect(source, { depth: 10, showHidden: true }),
+      JSON.stringify({ ...source }),
+      String(Object.values(source)),
+    ]) {
+      expect(shown).not.toContain(secret);
+    }
+    expect(JSON.parse(JSON.stringify(source)).type).toBe(name);
+    expect(inspect(source)).toMatch(new RegExp(`^${name} `));
+  });
+
+  it('RefreshingToken shows its state, never the token or the source', async () => {
+    const token = new RefreshingToken({ source: new StaticTokenSource(secret, Date.now() + 60_000) });
+    await token.get();
+    for (const shown of [JSON.stringify({ token }), inspect(token, { depth: 10, showHidden: true })]) {
+      expect(shown).not.toContain(secret);
+    }
+    expect(JSON.parse(JSON.stringify(token))).toMatchObject({
+      type: 'RefreshingToken',
+      valid: true,
+      consecutiveFailures: 0,
+      lastError: null,
+    });
+    token.stop();
   });
 });
 

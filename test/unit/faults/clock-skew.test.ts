@@ -10,7 +10,7 @@ import type { TokenSource } from '../../../src/auth/token-source.js';
 
 const keys = generateKeyPair('ES256');
 const LIFETIME_S = 10;
-const origin = 'http://issuer.test';
+const origin = 'https://issuer.test';
 
 /** An issuer whose clock runs `skewMs` ahead of the worker's, minting 10-second JWTs. */
 function skewedIssuer(skewMs: number, options: { iat?: boolean } = {}) {
