@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { TokenRelayError } from '../errors.js';
 import { registerAppCommands } from './app-commands.js';
 import { registerCertsCommands } from './certs-commands.js';
+import { registerCodecServerCommand } from './codec-server-command.js';
 import { registerDemoApiCommand } from './demo-api-command.js';
 import { registerDevCommands } from './dev-commands.js';
 import { exitCodeFor } from './errors.js';
@@ -28,6 +29,7 @@ registerTokenCommands(program);
 registerWorkflowCommands(program);
 registerServerCommands(program);
 registerCertsCommands(program);
+registerCodecServerCommand(program);
 
 try {
   await program.parseAsync(process.argv);
