@@ -22,7 +22,16 @@ export {
 } from './auth/token-source.js';
 export { AesGcmPayloadCodec, type AesGcmPayloadCodecOptions } from './codec/aes-gcm-codec.js';
 export { CODEC_KEYS_ENV, codecFromEnv, generateCodecKey, parseCodecKeys } from './codec/codec-keys.js';
+export {
+  type CodecServerOptions,
+  createCodecServer,
+  type RunningCodecServer,
+  startCodecServer,
+  WITHHELD_METADATA,
+} from './codec/codec-server.js';
+export { CodecServerError, type CodecServerErrorCode } from './codec/codec-server-errors.js';
 export { CodecError, type CodecErrorCode } from './codec/errors.js';
+export { mayCarryApiToken } from './codec/token-payloads.js';
 export { type DevConfig, devTls, devToken, readDevConfig } from './devstack/dev-config.js';
 export { TokenRelayError } from './errors.js';
 export {
