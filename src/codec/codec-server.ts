@@ -89,7 +89,8 @@ export function createCodecServer(options: CodecServerOptions): Server {
     }
     const namespace = headerValue(req.headers['x-namespace']) || defaultNamespace;
     const caller = await access(headerValue(req.headers.authorization), namespace);
-    authorize(caller, op);
+    // Before the body is read: a caller with no standing in the namespace costs no buffering.
+    if (!caller.decode && !caller.encode) authorize(caller, op);
     if (mediaType(req) !== 'application/json') {
       throw new CodecServerError(
         'codec_server.unsupported_media_type',
@@ -97,6 +98,9 @@ export function createCodecServer(options: CodecServerOptions): Server {
       );
     }
     const payloads = parsePayloadsJson(await readBody(req, maxBodyBytes));
+    // The temporal CLI encodes an empty argument list before every query: encrypting nothing creates
+    // nothing, so a reader's `temporal workflow query` is not refused for it.
+    if (payloads.length > 0 || !caller.decode) authorize(caller, op);
     const event = { op, namespace, sub: caller.subject, payloads: payloads.length };
     if (op === 'encode') {
       sendBody(res, formatPayloadsJson(await options.codec.encode(payloads)));

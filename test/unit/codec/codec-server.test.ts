@@ -256,6 +256,15 @@ describe('codec server authorization', () => {
     expect(encode.json()).toMatchObject({ error: 'codec_server.forbidden' });
   });
 
+  it('lets a reader encode an empty list, which the temporal CLI sends before every query', async () => {
+    const reader = await tokens.reader();
+    const empty = await call('/encode', { token: reader, body: '{}' });
+    expect(empty.status).toBe(200);
+    expect(empty.json()).toEqual({ payloads: [] });
+    // Someone with no standing in the namespace is refused even that, before the body is read.
+    expect((await call('/encode', { token: await tokens.outsider(), body: '{}' })).status).toBe(403);
+  });
+
   it('lets a rotator (read + token.rotate) encode, e.g. for `temporal workflow signal --name apiToken`', async () => {
     const response = await call('/encode', {
       token: await tokens.rotator(),
