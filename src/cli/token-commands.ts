@@ -127,7 +127,7 @@ export function registerTokenCommands(program: Command): void {
       // Local refusals first: nothing is sent, and no connection is needed to learn it.
       assertTokenNotExpired(jwt, 'token rotate');
       const allowPlaintextToken = opts.allowPlaintextToken === true;
-      await withWorkflowClient(opts, async (client) => {
+      await withWorkflowClient(opts, 'rotator', async (client) => {
         await assertTokenEncrypted(client, 'token rotate', { allowPlaintextToken });
         const handle = client.workflow.getHandle(opts.workflowId);
         const { parentWorkflowId, info } = await treeParentOf(handle);
@@ -162,7 +162,7 @@ export function registerTokenCommands(program: Command): void {
       .option('--reveal', 'print the whole token (a live credential)')
       .option('--json', 'print as JSON'),
   ).action(async (opts: ConnectionFlags & JsonFlag & { workflowId: string; reveal?: boolean }) => {
-    await withWorkflowClient(opts, async (client) => {
+    await withWorkflowClient(opts, 'developer', async (client) => {
       const held = await getApiToken(client, opts.workflowId);
       if (held === null) {
         process.stdout.write(opts.json ? '{"token":null}\n' : `${opts.workflowId} holds no API token\n`);
@@ -185,7 +185,7 @@ export function registerTokenCommands(program: Command): void {
       .requiredOption('--workflow-id <id>', 'the workflow')
       .option('--json', 'print as JSON'),
   ).action(async (opts: ConnectionFlags & JsonFlag & { workflowId: string }) => {
-    await withWorkflowClient(opts, async (client) => {
+    await withWorkflowClient(opts, 'reader', async (client) => {
       const info = await getApiTokenInfo(client, opts.workflowId);
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(info)}\n`);
@@ -215,11 +215,16 @@ export function redact(token: string): string {
 
 export type WithWorkflowClient = typeof withWorkflowClient;
 
+/**
+ * Runs `fn` with a client; on the dev stack as `devApp` (the least privileged application the command
+ * needs) unless `--dev-app` says otherwise.
+ */
 async function withWorkflowClient(
   flags: ConnectionFlags & { workflowId: string },
+  devApp: DevAppName,
   fn: (client: import('@temporalio/client').Client) => Promise<void>,
 ): Promise<void> {
-  const { client, close } = await openClient(flags);
+  const { client, close } = await openClient(flags, devApp);
   try {
     await fn(client);
   } catch (err) {

@@ -38,7 +38,7 @@ export function registerTokenTreeCommand(token: Command, withWorkflowClient: Wit
         `--concurrency must be a positive integer, got "${opts.concurrency}"`,
       );
     }
-    await withWorkflowClient(opts, async (client) => {
+    await withWorkflowClient(opts, 'reader', async (client) => {
       const started = Date.now();
       const tree =
         waitMs === undefined
