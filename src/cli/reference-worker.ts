@@ -1,9 +1,9 @@
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Client, type Connection } from '@temporalio/client';
 import type { Logger } from '@temporalio/common';
 import { createReferenceActivities } from '../../activities/index.js';
 import { type DevConfig, devCodec, devTls, devToken } from '../devstack/dev-config.js';
-import { packageRoot } from '../package-root.js';
 import { connectClient } from '../temporal/connect.js';
 import { type SupervisedWorker, startWorker } from '../temporal/run-worker.js';
 import { REFERENCE_TASK_QUEUE } from './reference-app.js';
@@ -42,7 +42,7 @@ export async function startReferenceWorker(
       codec,
       worker: {
         taskQueue: REFERENCE_TASK_QUEUE,
-        workflowsPath: join(packageRoot(), 'workflows', 'index.ts'),
+        workflowsPath: referenceWorkflowsPath(),
         activities: createReferenceActivities(client),
       },
       ...(options.logger ? { logger: options.logger } : {}),
@@ -63,4 +63,13 @@ export async function startReferenceWorker(
     token.stop();
     throw err;
   }
+}
+
+/**
+ * The reference workflows next to this module: the TypeScript in a source checkout (run through tsx),
+ * the compiled JavaScript in an installed package, which ships `dist/workflows` and no sources.
+ */
+export function referenceWorkflowsPath(): string {
+  const source = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
+  return existsSync(source) ? source : fileURLToPath(new URL('../../workflows/index.js', import.meta.url));
 }
