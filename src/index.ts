@@ -1,4 +1,5 @@
-// Node-side public API. Workflow code imports from 'tokenrelay/workflow' instead.
+// Node-side public API. Workflow code imports from 'tokenrelay/workflow' instead; helpers for the
+// local dev stack live in 'tokenrelay/dev'.
 
 export {
   type ClientCredentialsOptions,
@@ -32,7 +33,6 @@ export {
 export { CodecServerError, type CodecServerErrorCode } from './codec/codec-server-errors.js';
 export { CodecError, type CodecErrorCode } from './codec/errors.js';
 export { mayCarryApiToken } from './codec/token-payloads.js';
-export { type DevConfig, devTls, devToken, readDevConfig } from './devstack/dev-config.js';
 export { TokenRelayError } from './errors.js';
 export {
   type AccessKeyView,
@@ -51,7 +51,13 @@ export {
 } from './issuer/application-admin.js';
 export { type AuditEvent, AuditLog, type AuditSink } from './issuer/audit-log.js';
 export { type IssuerConfig, loadIssuerConfig } from './issuer/config.js';
-export { IssuerStateError, type IssuerStateErrorCode } from './issuer/errors.js';
+export {
+  IssuerConfigError,
+  IssuerStateError,
+  type IssuerStateErrorCode,
+  OAuthError,
+  type OAuthErrorCode,
+} from './issuer/errors.js';
 export { defaultIssuerStateDir, type IssuerState, openIssuerState } from './issuer/issuer-state.js';
 export { type RunningIssuer, startIssuer } from './issuer/run.js';
 export {
