@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { devLayout } from '../devstack/layout.js';
 import { ensureDevPki, issueLeaf, loadCertificateAuthority } from '../devstack/pki.js';
 import { parsePositiveInt } from './dev-commands.js';
+import { CliError } from './errors.js';
 
 export function registerCertsCommands(program: Command): void {
   program
@@ -17,12 +18,17 @@ export function registerCertsCommands(program: Command): void {
     .option('--days <n>', 'validity of the --client certificate', parsePositiveInt, 30)
     .option('--json', 'print the paths as JSON')
     .action(async (opts: { dir?: string; client?: string; days: number; json?: boolean }) => {
+      // Checked before anything is written: a bad name must not leave a half-done PKI behind.
+      if (opts.client !== undefined && !/^(?!\.)[A-Za-z0-9._-]{1,64}$/.test(opts.client)) {
+        throw new CliError(
+          'cli.invalid_argument',
+          `--client must be a simple file name (letters, digits, . _ -; up to 64, not starting with a dot), got ${JSON.stringify(opts.client.slice(0, 64))}`,
+        );
+      }
       const dir = resolve(opts.dir ?? devLayout().pkiDir);
       const { paths, generated } = await ensureDevPki(dir);
       let client: { certPath: string; keyPath: string } | undefined;
       if (opts.client) {
-        if (!/^[A-Za-z0-9._-]{1,64}$/.test(opts.client))
-          throw new Error('--client must be a simple file name');
         client = { certPath: join(dir, `${opts.client}.pem`), keyPath: join(dir, `${opts.client}-key.pem`) };
         await issueLeaf(await loadCertificateAuthority(paths), client, {
           commonName: opts.client,

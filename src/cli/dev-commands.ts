@@ -1,5 +1,7 @@
-import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { type Command, InvalidArgumentError } from 'commander';
 import { devDown, devStatus, devUp } from '../devstack/dev-stack.js';
+import { devLayout } from '../devstack/layout.js';
 import { devUpReporter } from './progress.js';
 
 export function registerDevCommands(program: Command): void {
@@ -48,13 +50,23 @@ export function registerDevCommands(program: Command): void {
     .description('show whether the issuer and Temporal are running')
     .option('--json', 'print as JSON')
     .action(async (opts: { json?: boolean }) => {
+      // The stack lives in TOKENRELAY_HOME or ./.tokenrelay: from another folder there is none to
+      // report on, which is not the same as a stopped one.
+      const home = devLayout().root;
+      const found = existsSync(home);
       const status = await devStatus();
-      if (opts.json) process.stdout.write(`${JSON.stringify(status)}\n`);
-      else {
+      if (opts.json) process.stdout.write(`${JSON.stringify({ home, found, ...status })}\n`);
+      else if (!found) {
+        process.stdout.write(
+          `No dev stack in ${home}: run this from the folder where you ran \`tokenrelay dev up\`, ` +
+            'or set TOKENRELAY_HOME to that stack’s .tokenrelay folder\n',
+        );
+      } else {
         const line = (name: string, s: { running: boolean; pid: number | undefined }) =>
           `${name}: ${s.running ? `running (pid ${s.pid})` : 'stopped'}\n`;
         process.stdout.write(
-          line('issuer', status.issuer) +
+          `dev stack: ${home}\n` +
+            line('issuer', status.issuer) +
             line('demo API', status.demoApi) +
             line('temporal', status.temporal),
         );
@@ -63,8 +75,11 @@ export function registerDevCommands(program: Command): void {
     });
 }
 
+/** An option parser: commander reports its InvalidArgumentError as a usage error (exit 2). */
 export function parsePositiveInt(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`expected a positive integer, got "${value}"`);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n <= 0) {
+    throw new InvalidArgumentError(`expected a positive integer, got "${value.slice(0, 40)}"`);
+  }
   return n;
 }
