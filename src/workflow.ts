@@ -4,7 +4,11 @@
 export { StatefulError, type StatefulErrorCode } from './stateful/errors.js';
 export { apiTokenFingerprint } from './stateful/fingerprint.js';
 export {
+  API_TOKEN_ACK_SIGNAL,
+  API_TOKEN_HANDOFF_SIGNAL,
   type ApiAccess,
+  type ApiTokenAck,
+  type ApiTokenChildInfo,
   type ApiTokenChildren,
   type ApiTokenEnvelope,
   type ApiTokenInfo,
@@ -15,9 +19,11 @@ export {
   apiUrlQuery,
   apiUrlSignal,
   type CarriedChild,
+  RESERVED_SIGNAL_PREFIX,
   type StatefulHandoff,
 } from './stateful/messages.js';
 export {
+  HANDOFF_PATCH_ID,
   isStatefulWorkflow,
   type StatefulChildOptions,
   StatefulWorkflow,

@@ -1,48 +1,86 @@
-// Which children a workflow owes its token to, and how far each got. Plain TypeScript with no Temporal
-// calls: the propagation loop in StatefulWorkflow asks this registry what to send and records results.
-import type { ApiTokenChildren, CarriedChild } from './messages.js';
+// Which children a workflow owes its token to, what the server accepted for each and what each
+// confirmed. Plain TypeScript with no Temporal calls: StatefulWorkflow asks this registry what to send
+// and records results.
+import type { ApiTokenAck, ApiTokenChildInfo, ApiTokenChildren, CarriedChild } from './messages.js';
+
+/** The token a parent holds, as far as the registry compares it. */
+export interface HeldVersion {
+  version: number;
+  fingerprint: string | null;
+}
 
 interface ChildEntry {
   workflowId: string;
+  workflowType: string;
   propagate: boolean;
   /**
    * `starting`: the start command is out; the child may not exist yet, so it cannot be signalled, and
    * the version handed in its input is not yet known to have arrived.
    */
   state: 'starting' | 'running' | 'skipped';
-  /** The newest version known to have reached the child (handed at start or signalled). */
-  delivered: number;
+  /** The newest version the server accepted for the child (start input or signal). */
+  sentVersion: number;
+  sentFingerprint: string | null;
+  /** The newest version the child confirmed holding (start input or ack). */
+  confirmedVersion: number;
+  confirmedFingerprint: string | null;
+  /** `sentVersion` went out on the public `apiToken` signal (release 0.1.0): send it again as a handoff. */
+  sentOnLegacySignal: boolean;
 }
 
 /**
- * The children of one workflow run, keyed by workflow id. Children are signalled by workflow id (not
- * by handle) so the registry survives continue-as-new and reaches a child's latest run.
+ * The children of one workflow run, keyed by workflow id, in start order. Children are signalled by
+ * workflow id (not by handle) so the registry survives continue-as-new and reaches a child's latest run.
  */
 export class ChildRegistry {
   readonly #children = new Map<string, ChildEntry>();
 
   constructor(carried: readonly CarriedChild[] = []) {
     for (const c of carried) {
+      if (typeof c?.workflowId !== 'string') continue;
+      const legacy = c.sentVersion === undefined;
+      const sentVersion = versionOr0(legacy ? c.delivered : c.sentVersion);
       this.#children.set(c.workflowId, {
         workflowId: c.workflowId,
-        propagate: c.propagate,
+        workflowType: typeof c.workflowType === 'string' ? c.workflowType : '',
+        propagate: c.propagate !== false,
         state: 'running',
-        delivered: c.delivered,
+        sentVersion,
+        sentFingerprint: c.sentFingerprint ?? null,
+        confirmedVersion: versionOr0(c.confirmedVersion),
+        confirmedFingerprint: c.confirmedFingerprint ?? null,
+        // Release 0.1.0 did not say how `delivered` got there: confirm it with a handoff.
+        sentOnLegacySignal: legacy ? sentVersion > 0 : c.sentOnLegacySignal === true,
       });
     }
   }
 
   /** Records a child whose start command is about to be issued. */
-  starting(workflowId: string, propagate: boolean): void {
-    this.#children.set(workflowId, { workflowId, propagate, state: 'starting', delivered: 0 });
+  starting(workflowId: string, workflowType: string, propagate: boolean): void {
+    this.#children.set(workflowId, {
+      workflowId,
+      workflowType,
+      propagate,
+      state: 'starting',
+      sentVersion: 0,
+      sentFingerprint: null,
+      confirmedVersion: 0,
+      confirmedFingerprint: null,
+      sentOnLegacySignal: false,
+    });
   }
 
-  /** The child exists and holds `handedVersion` (0 when it was started without a token). */
-  started(workflowId: string, handedVersion: number): void {
+  /**
+   * The child exists and holds `handed`, the token in its start input (null when it was started
+   * without one): the server accepted it and the child took it, so it counts as sent and confirmed.
+   */
+  started(workflowId: string, handed: HeldVersion | null): void {
     const entry = this.#children.get(workflowId);
-    if (entry) {
-      entry.state = 'running';
-      entry.delivered = Math.max(entry.delivered, handedVersion);
+    if (!entry) return;
+    entry.state = 'running';
+    if (handed) {
+      recordSent(entry, handed, false);
+      recordConfirmed(entry, handed);
     }
   }
 
@@ -51,9 +89,27 @@ export class ChildRegistry {
     this.#children.delete(workflowId);
   }
 
-  delivered(workflowId: string, version: number): void {
+  /** The server accepted a handoff of `sent` for the child. */
+  sent(workflowId: string, sent: HeldVersion): void {
     const entry = this.#children.get(workflowId);
-    if (entry) entry.delivered = Math.max(entry.delivered, version);
+    if (entry) recordSent(entry, sent, false);
+  }
+
+  /** Release 0.1.0: the server accepted an envelope of `version` on the public signal for the child. */
+  sentOnLegacySignal(workflowId: string, sent: HeldVersion): void {
+    const entry = this.#children.get(workflowId);
+    if (entry) recordSent(entry, sent, true);
+  }
+
+  /**
+   * A child's ack. Returns false for an id this run did not start (ignored). Never lowers anything: an
+   * older ack arriving late leaves the newer confirmation in place.
+   */
+  confirm(ack: ApiTokenAck): boolean {
+    const entry = this.#children.get(ack.workflowId);
+    if (!entry?.propagate) return false;
+    recordConfirmed(entry, ack);
+    return true;
   }
 
   /** The child can no longer be signalled (it completed or was terminated): stop trying. */
@@ -62,29 +118,66 @@ export class ChildRegistry {
     if (entry) entry.state = 'skipped';
   }
 
-  /** Ids of running opted-in children that do not yet hold `version`. */
-  due(version: number): string[] {
+  /** Whether `workflowId` is a running opted-in child that does not yet have `held` from the server. */
+  owes(workflowId: string, held: HeldVersion): boolean {
+    const entry = this.#children.get(workflowId);
+    return entry !== undefined && isOwed(entry, held);
+  }
+
+  /** Ids of running opted-in children that still need a handoff of `held`. */
+  owed(held: HeldVersion): string[] {
+    const ids: string[] = [];
+    for (const c of this.#children.values()) if (isOwed(c, held)) ids.push(c.workflowId);
+    return ids;
+  }
+
+  /** Whether any opted-in child's start is still in flight. */
+  anyStarting(): boolean {
+    for (const c of this.#children.values()) if (c.propagate && c.state === 'starting') return true;
+    return false;
+  }
+
+  /** True when no opted-in child is starting or still owed `held` (acks are not waited for). */
+  settled(held: HeldVersion): boolean {
+    return !this.anyStarting() && this.owed(held).length === 0;
+  }
+
+  /** Release 0.1.0: ids of running opted-in children whose newest delivered version is below `version`. */
+  legacyDue(version: number): string[] {
     const ids: string[] = [];
     for (const c of this.#children.values()) {
-      if (c.propagate && c.state === 'running' && c.delivered < version) ids.push(c.workflowId);
+      if (c.propagate && c.state === 'running' && c.sentVersion < version) ids.push(c.workflowId);
     }
     return ids;
   }
 
-  /** True when no opted-in child is starting or still owed `version`. */
-  settled(version: number): boolean {
-    return this.counts(version).pending === 0;
+  /** Release 0.1.0: no opted-in child is starting or has less than `version` delivered. */
+  legacySettled(version: number): boolean {
+    return !this.anyStarting() && this.legacyDue(version).length === 0;
   }
 
-  counts(version: number): ApiTokenChildren {
-    const counts: ApiTokenChildren = { reached: 0, pending: 0, excluded: 0, skipped: 0 };
+  counts(held: HeldVersion): ApiTokenChildren {
+    const counts: ApiTokenChildren = { reached: 0, unconfirmed: 0, pending: 0, excluded: 0, skipped: 0 };
     for (const c of this.#children.values()) {
       if (!c.propagate) counts.excluded++;
       else if (c.state === 'skipped') counts.skipped++;
-      else if (c.state === 'starting' || c.delivered < version) counts.pending++;
-      else counts.reached++;
+      else if (c.state === 'starting') counts.pending++;
+      else if (holds(c.confirmedVersion, c.confirmedFingerprint, held)) counts.reached++;
+      else if (!holds(c.sentVersion, c.sentFingerprint, held)) counts.pending++;
+      else counts.unconfirmed++;
     }
     return counts;
+  }
+
+  list(): ApiTokenChildInfo[] {
+    return Array.from(this.#children.values(), (c) => ({
+      workflowId: c.workflowId,
+      workflowType: c.workflowType,
+      propagate: c.propagate,
+      state: c.state,
+      sentVersion: c.sentVersion,
+      confirmedVersion: c.confirmedVersion,
+    }));
   }
 
   /**
@@ -95,10 +188,50 @@ export class ChildRegistry {
   carry(): CarriedChild[] {
     const carried: CarriedChild[] = [];
     for (const c of this.#children.values()) {
-      if (c.state === 'running') {
-        carried.push({ workflowId: c.workflowId, propagate: c.propagate, delivered: c.delivered });
-      }
+      if (c.state !== 'running') continue;
+      carried.push({
+        workflowId: c.workflowId,
+        workflowType: c.workflowType,
+        propagate: c.propagate,
+        sentVersion: c.sentVersion,
+        sentFingerprint: c.sentFingerprint,
+        confirmedVersion: c.confirmedVersion,
+        confirmedFingerprint: c.confirmedFingerprint,
+        sentOnLegacySignal: c.sentOnLegacySignal,
+      });
     }
     return carried;
   }
+}
+
+/** Whether a child recorded at `version`/`fingerprint` has (at least) the parent's `held` token. */
+function holds(version: number, fingerprint: string | null, held: HeldVersion): boolean {
+  if (version !== held.version) return version > held.version;
+  // Same version: the same token unless either fingerprint is unknown (then the version decides).
+  return fingerprint === null || held.fingerprint === null || fingerprint === held.fingerprint;
+}
+
+function isOwed(c: ChildEntry, held: HeldVersion): boolean {
+  if (!c.propagate || c.state !== 'running') return false;
+  if (c.sentOnLegacySignal && c.sentVersion <= held.version) return held.version > 0;
+  return !holds(c.sentVersion, c.sentFingerprint, held);
+}
+
+function recordSent(entry: ChildEntry, sent: HeldVersion, legacy: boolean): void {
+  // The parent's token only moves forward (or sideways on a lost tie), so the newest send is the one
+  // to remember; a late completion of an older send is ignored.
+  if (sent.version < entry.sentVersion) return;
+  entry.sentVersion = sent.version;
+  entry.sentFingerprint = sent.fingerprint;
+  entry.sentOnLegacySignal = legacy;
+}
+
+function recordConfirmed(entry: ChildEntry, confirmed: HeldVersion): void {
+  if (confirmed.version < entry.confirmedVersion) return;
+  entry.confirmedVersion = confirmed.version;
+  entry.confirmedFingerprint = confirmed.fingerprint;
+}
+
+function versionOr0(value: unknown): number {
+  return Number.isSafeInteger(value) && (value as number) > 0 ? (value as number) : 0;
 }

@@ -3,19 +3,49 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 
 /**
- * A token handed from a parent workflow to its children: `version` orders rotations so a stale
- * envelope never overwrites a newer token.
+ * A token with its version, as a parent hands it to a child (start input, handoff signal) or a run to
+ * the next (continue-as-new). `version` orders tokens: a receiver never goes back to an older one.
  */
 export interface ApiTokenEnvelope {
   token: string;
-  /** A positive integer; a receiver keeps the envelope only when it is newer than what it holds. */
+  /**
+   * A positive safe integer and a hybrid logical clock: a rotation accepted at workflow time `nowMs`
+   * gets `max(held + 1, nowMs)`, so a later rotation anywhere in a tree is newer than an earlier one.
+   */
   version: number;
 }
 
-/** How far the current token got among a workflow's direct children. */
+/** A child's confirmation to its parent of the token it holds (no token in it). */
+export interface ApiTokenAck {
+  /** The child's workflow id: the parent ignores acks from ids it did not start. */
+  workflowId: string;
+  /** The version the child holds after the handoff (0: none). */
+  version: number;
+  /** The fingerprint of the token it holds, or null. */
+  fingerprint: string | null;
+}
+
+/** One direct child as its parent records it. */
+export interface ApiTokenChildInfo {
+  workflowId: string;
+  /** The child's workflow type ('' for a child carried over from a run of release 0.1.0). */
+  workflowType: string;
+  /** false: started with `propagateApiToken: false`, never receives a token. */
+  propagate: boolean;
+  /** starting: start in flight; running; skipped: could not be signalled any more (closed). */
+  state: 'starting' | 'running' | 'skipped';
+  /** Newest version the server accepted for this child (start input or handoff signal). */
+  sentVersion: number;
+  /** Newest version the child itself confirmed holding (ack, or start input). */
+  confirmedVersion: number;
+}
+
+/** How far the current token got among a workflow's direct children. Each child is in one count. */
 export interface ApiTokenChildren {
-  /** Opted-in children known to hold this workflow's current version. */
+  /** Opted-in children that confirmed holding the current version (or a newer one). */
   reached: number;
+  /** Opted-in children the current version was sent to (the server accepted it), not yet confirmed. */
+  unconfirmed: number;
   /** Opted-in children that are starting or still owed the current version. */
   pending: number;
   /** Children started with `propagateApiToken: false`: they never receive a token. */
@@ -32,7 +62,13 @@ export interface ApiTokenInfo {
   fingerprint: string | null;
   /** Workflow time (ISO 8601) at which the current token was accepted. */
   updatedAt: string | null;
+  /** This workflow's type. */
+  workflowType: string;
+  /** The workflow that started this one as a child, or null for a root. */
+  parentWorkflowId: string | null;
   children: ApiTokenChildren;
+  /** Every direct child this run knows, in start order. */
+  childList: ApiTokenChildInfo[];
 }
 
 /** What an activity needs to call the external API: the token and URL current at the time of asking. */
@@ -56,23 +92,48 @@ export interface StatefulHandoff {
   children?: CarriedChild[];
 }
 
-/** A child remembered across continue-as-new (children are signalled by workflow id, not handle). */
+/**
+ * A child remembered across continue-as-new (children are signalled by workflow id, not handle).
+ * Runs of release 0.1.0 wrote `{ workflowId, propagate, delivered }` only; both shapes are read.
+ */
 export interface CarriedChild {
   workflowId: string;
   propagate: boolean;
-  /** The newest version known to have reached the child. */
-  delivered: number;
+  workflowType?: string;
+  sentVersion?: number;
+  /** Fingerprint of the token sent at `sentVersion`, or null when unknown. */
+  sentFingerprint?: string | null;
+  confirmedVersion?: number;
+  confirmedFingerprint?: string | null;
+  /**
+   * `sentVersion` went out on the public `apiToken` signal (release 0.1.0 behaviour), which the child
+   * may have refused after an upgrade: it is sent again as a handoff, which the child confirms.
+   */
+  sentOnLegacySignal?: boolean;
+  /** Release 0.1.0: the newest version known to have reached the child. */
+  delivered?: number;
 }
+
+/** Signal names no external caller may send (the cluster's authorizer refuses them): workflow to workflow only. */
+export const RESERVED_SIGNAL_PREFIX = '__tokenrelay_';
+/** Parent → child: the parent's token and version (`ApiTokenEnvelope`). */
+export const API_TOKEN_HANDOFF_SIGNAL = `${RESERVED_SIGNAL_PREFIX}apiTokenHandoff`;
+/** Child → parent: what the child holds after a handoff (`ApiTokenAck`). */
+export const API_TOKEN_ACK_SIGNAL = `${RESERVED_SIGNAL_PREFIX}apiTokenAck`;
 
 /**
  * The standard message names, so `temporal workflow signal --name apiToken` and
  * `handle.signal('apiToken', …)` work from any client. The signal takes a raw token string from a
- * rotator (the receiver stamps the next version) or a versioned envelope from a parent.
+ * rotator; the receiver stamps its version. Envelopes are refused on it (parents use the handoff).
  */
-export const apiTokenSignal = defineSignal<[string | ApiTokenEnvelope]>('apiToken');
+export const apiTokenSignal = defineSignal<[string]>('apiToken');
+/** Parent → child delivery. Reserved: sent only by StatefulWorkflow, never by a client. */
+export const apiTokenHandoffSignal = defineSignal<[ApiTokenEnvelope]>(API_TOKEN_HANDOFF_SIGNAL);
+/** Child → parent confirmation. Reserved: sent only by StatefulWorkflow, never by a client. */
+export const apiTokenAckSignal = defineSignal<[ApiTokenAck]>(API_TOKEN_ACK_SIGNAL);
 /** The current token, or null before the first one arrived. */
 export const apiTokenQuery = defineQuery<string | null>('apiToken');
-/** Version, fingerprint, time and child propagation counts; never the token. */
+/** Version, fingerprint, time, place in the tree and child propagation; never the token. */
 export const apiTokenInfoQuery = defineQuery<ApiTokenInfo>('apiTokenInfo');
 /** Token, version and apiUrl in one consistent answer, for activities; null before the first token. */
 export const apiAccessQuery = defineQuery<ApiAccess | null>('apiAccess');

@@ -6,20 +6,26 @@ import {
   type ChildWorkflowOptions,
   condition,
   continueAsNew,
+  defineSignal,
   getExternalWorkflowHandle,
   isCancellation,
   log,
+  patched,
+  type SignalDefinition,
   setHandler,
   startChild,
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
-import { ChildRegistry } from './children.js';
+import { ChildRegistry, type HeldVersion } from './children.js';
 import {
   type ApiAccess,
+  type ApiTokenAck,
   type ApiTokenEnvelope,
   type ApiTokenInfo,
   apiAccessQuery,
+  apiTokenAckSignal,
+  apiTokenHandoffSignal,
   apiTokenInfoQuery,
   apiTokenQuery,
   apiTokenSignal,
@@ -27,7 +33,18 @@ import {
   apiUrlSignal,
   type StatefulHandoff,
 } from './messages.js';
-import { ApiTokenState } from './token-state.js';
+import { ApiTokenState, type HeldApiToken, isEnvelope, isFutureVersion } from './token-state.js';
+
+/**
+ * The `patched()` id of propagation by handoff and ack (versions as a hybrid logical clock, the
+ * reserved handoff signal, per-child coalescing). Histories without its marker were written by release
+ * 0.1.0 and replay with that release's behaviour; a run started by 0.1.0 switches at its first
+ * workflow task on an upgraded worker. Never remove it while such histories may still be replayed.
+ */
+export const HANDOFF_PATCH_ID = 'tokenrelay-apiToken-handoff';
+
+/** Release 0.1.0's parent → child delivery: an envelope on the public signal. Only under !patched. */
+const legacyEnvelopeSignal = defineSignal<[ApiTokenEnvelope]>('apiToken');
 
 /**
  * The workflow function made from a StatefulWorkflow subclass by `.workflow()`. Its second argument is
@@ -77,11 +94,13 @@ export type StatefulChildOptions<I> = Omit<ChildWorkflowOptions, 'args'> & {
  * export const catalogSync = CatalogSync.workflow();
  * ```
  *
- * Every instance answers the `apiToken` signal (a raw string from a rotator, or a `{ token, version }`
- * envelope from its parent) and the `apiToken`, `apiTokenInfo`, `apiAccess` and `apiUrl` queries, and
- * forwards each newer token to the children it started with {@link StatefulWorkflow.startChild}.
- * Tokens travel in signal and child-input payloads, which are workflow history: run workers and clients
- * with an encrypting payload codec (`AesGcmPayloadCodec`) so history never holds them in plain text.
+ * Every instance answers the `apiToken` signal (a raw token string from a rotator) and the `apiToken`,
+ * `apiTokenInfo`, `apiAccess` and `apiUrl` queries. It hands each newer token to the children it
+ * started with {@link StatefulWorkflow.startChild} by the reserved `__tokenrelay_apiTokenHandoff`
+ * signal, one handoff in flight per child and always the newest token, and each child confirms what
+ * it holds with `__tokenrelay_apiTokenAck`. Tokens travel in signal and child-input payloads, which
+ * are workflow history: run workers and clients with an encrypting payload codec
+ * (`AesGcmPayloadCodec`) so history never holds them in plain text.
  */
 export abstract class StatefulWorkflow<I = void, R = void> {
   /** The workflow's input, as started. */
@@ -89,8 +108,19 @@ export abstract class StatefulWorkflow<I = void, R = void> {
   #token = new ApiTokenState();
   #children = new ChildRegistry();
   #apiUrl: string | null;
-  /** True while the propagation loop runs; only one runs, so each child has one signal in flight. */
+  /**
+   * Whether this run propagates by handoff and ack (`patched(HANDOFF_PATCH_ID)`); false while
+   * replaying a history of release 0.1.0. Set only by #refreshMode, at fixed points of the code, so
+   * replay sees the same value at the same place; once true it stays true.
+   */
+  #handoffs = false;
+  /** Release 0.1.0's propagation loop (waves) is running; only one runs. */
   #pumping = false;
+  /** Children with a handoff in flight: at most one each. */
+  readonly #inFlight = new Set<string>();
+  /** An ack to the parent is wanted / being sent (at most one in flight). */
+  #ackWanted = false;
+  #acking = false;
 
   constructor(input: I) {
     this.input = input;
@@ -144,14 +174,18 @@ export abstract class StatefulWorkflow<I = void, R = void> {
     this.#apiUrl = url;
   }
 
-  /** What the `apiTokenInfo` query answers: metadata and child counts, never the token. */
+  /** What the `apiTokenInfo` query answers: metadata, place in the tree and children, never the token. */
   apiTokenInfo(): ApiTokenInfo {
     const held = this.#token.current;
+    const info = workflowInfo();
     return {
       version: this.#token.version,
       fingerprint: held?.fingerprint ?? null,
       updatedAt: held?.updatedAt ?? null,
-      children: this.#children.counts(this.#token.version),
+      workflowType: info.workflowType,
+      parentWorkflowId: info.parent?.workflowId ?? null,
+      children: this.#children.counts(heldVersion(held)),
+      childList: this.#children.list(),
     };
   }
 
@@ -163,7 +197,7 @@ export abstract class StatefulWorkflow<I = void, R = void> {
 
   /**
    * Starts a child workflow and registers it for propagation: it receives the current token in its
-   * start input and every newer one by signal, until it completes. Grandchildren get tokens from the
+   * start input and every newer one by handoff, until it completes. Grandchildren get tokens from the
    * child, through its own `startChild`. With `propagateApiToken: false` the child never gets one.
    *
    * @param workflow a StatefulWorkflow function or its workflow type name. Start plain workflows with
@@ -183,18 +217,19 @@ export abstract class StatefulWorkflow<I = void, R = void> {
     }
     // The id is fixed here so the child can be registered before its start resolves.
     const workflowId = childOptions.workflowId ?? uuid4();
-    const held = this.#token.current;
-    const handoff: StatefulHandoff | undefined =
-      propagateApiToken && held ? { apiToken: { token: held.token, version: held.version } } : undefined;
-    this.#children.starting(workflowId, propagateApiToken);
+    const held = propagateApiToken ? this.#token.current : null;
+    const handoff: StatefulHandoff | undefined = held
+      ? { apiToken: { token: held.token, version: held.version } }
+      : undefined;
+    this.#children.starting(workflowId, workflowType, propagateApiToken);
     try {
       const handle = await startChild<StatefulWorkflowFunction<CI, CR>>(workflowType, {
         ...childOptions,
         workflowId,
         args: handoff ? [input, handoff] : [input],
       });
-      // A rotation may have arrived while the start was in flight; the loop then sends the newer token.
-      this.#children.started(workflowId, handoff?.apiToken?.version ?? 0);
+      // A rotation may have arrived while the start was in flight; the kick then sends the newer token.
+      this.#children.started(workflowId, held ? heldVersion(held) : null);
       this.#kick();
       return handle;
     } catch (err) {
@@ -204,17 +239,23 @@ export abstract class StatefulWorkflow<I = void, R = void> {
   }
 
   /**
-   * Resolves once every signal handler finished and every opted-in child holds the current token (or
-   * was skipped). Returning or continuing-as-new before that would cut propagation off.
+   * Resolves once every signal handler finished and the server accepted the current token for every
+   * opted-in child (or the child was skipped). Children's acks are not waited for: a child that
+   * completes before confirming must not hold its parent. Returning or continuing-as-new before that
+   * would cut propagation off.
    */
   protected async settled(): Promise<void> {
+    // A run started by release 0.1.0 switches here at the latest, so its children are sent the
+    // handoff they confirm before it returns.
+    this.#refreshMode();
     await condition(() => allHandlersFinished() && this.#propagationSettled());
   }
 
   /**
    * Continues-as-new once propagation settled, carrying the token, its version, `apiUrl` and the
-   * registered children to the next run. Children are found again by workflow id, so start the ones
-   * that must outlive a run with `parentClosePolicy: 'ABANDON'`.
+   * registered children (with what was sent to and confirmed by each) to the next run. Children are
+   * found again by workflow id, so start the ones that must outlive a run with
+   * `parentClosePolicy: 'ABANDON'`.
    */
   protected async continueAsNew(nextInput: I = this.input): Promise<never> {
     await this.settled();
@@ -231,15 +272,15 @@ export abstract class StatefulWorkflow<I = void, R = void> {
   }
 
   #attach(handoff: StatefulHandoff | undefined): void {
-    if (handoff?.apiToken) {
-      // The handed version is kept as is: a parent's later envelopes are compared against it.
-      const updatedAt = handoff.updatedAt ?? new Date().toISOString();
-      this.#token = new ApiTokenState({ envelope: handoff.apiToken, updatedAt });
-    }
+    // First: a new run records the patch marker in its first workflow task, so all of it is current.
+    this.#refreshMode();
+    if (handoff?.apiToken) this.#takeStartToken(handoff.apiToken, handoff.updatedAt);
     if (handoff?.apiUrl !== undefined) this.#apiUrl = handoff.apiUrl;
     if (handoff?.children) this.#children = new ChildRegistry(handoff.children);
 
-    setHandler(apiTokenSignal, (value) => this.#onApiToken(value));
+    setHandler(apiTokenSignal, (value: unknown) => this.#onApiToken(value));
+    setHandler(apiTokenHandoffSignal, (value: unknown) => this.#onHandoff(value));
+    setHandler(apiTokenAckSignal, (value: unknown) => this.#onAck(value));
     setHandler(apiTokenQuery, () => this.apiToken);
     setHandler(apiTokenInfoQuery, () => this.apiTokenInfo());
     setHandler(apiAccessQuery, (): ApiAccess | null => {
@@ -255,56 +296,177 @@ export abstract class StatefulWorkflow<I = void, R = void> {
     this.#kick();
   }
 
-  async #onApiToken(value: unknown): Promise<void> {
-    const outcome = this.#token.accept(value, new Date());
-    if (!outcome.accepted) {
-      // Never log the value: it may be a token. A stale envelope is a normal race; malformed is a bug.
-      const report = outcome.reason === 'stale' ? log.info : log.warn;
-      report(`apiToken signal ignored: ${outcome.reason}`, { heldVersion: this.#token.version });
+  /** The token in the start input: from the parent, `startParent` or the previous run. */
+  #takeStartToken(envelope: ApiTokenEnvelope, updatedAt: string | undefined): void {
+    const now = new Date();
+    if (this.#handoffs && isEnvelope(envelope) && isFutureVersion(envelope.version, now)) {
+      log.warn('apiToken in the start input ignored: its version is more than an hour ahead', {
+        version: envelope.version,
+      });
       return;
     }
-    this.#kick();
-    // Keeping the handler open until propagation settled makes allHandlersFinished() mean "propagated".
-    await condition(() => this.#propagationSettled());
-  }
-
-  #propagationSettled(): boolean {
-    return !this.#pumping && this.#children.settled(this.#token.version);
-  }
-
-  #kick(): void {
-    if (this.#pumping) return;
-    this.#pumping = true;
-    void this.#pump();
+    // The handed version is kept as is: later handoffs are compared against it.
+    this.#token = new ApiTokenState({ envelope, updatedAt: updatedAt ?? now.toISOString() });
   }
 
   /**
-   * Sends the current token to every child that does not hold it yet, in waves, until none is owed.
-   * A wave waits for all its signals, so a child never has two in flight and cannot receive an older
-   * version after a newer one; the receiver's version check guards replays and direct signals anyway.
+   * Asks `patched()` whether this run propagates by handoff and ack. False only while replaying a
+   * history of release 0.1.0 up to where it ended; the first live workflow task records the marker
+   * and switches the run over, and then the children are caught up by handoff.
    */
-  async #pump(): Promise<void> {
+  #refreshMode(): boolean {
+    if (!this.#handoffs && patched(HANDOFF_PATCH_ID)) {
+      this.#handoffs = true;
+      this.#kick();
+    }
+    return this.#handoffs;
+  }
+
+  /** The public signal: a raw token from a rotator. */
+  async #onApiToken(value: unknown): Promise<void> {
+    if (!this.#refreshMode()) return this.#onLegacyApiToken(value);
+    const outcome = this.#token.rotate(value, new Date());
+    if (!outcome.accepted) {
+      // Never log the value: it may be a token.
+      log.warn(`apiToken signal ignored: ${outcome.reason}`, { heldVersion: this.#token.version });
+      return;
+    }
+    this.#kick();
+  }
+
+  /** A handoff from the parent (or a forgery, on a server that lets reserved signals through). */
+  #onHandoff(value: unknown): void {
+    this.#refreshMode();
+    const outcome = this.#token.handoff(value, new Date());
+    if (outcome.accepted) this.#kick();
+    else {
+      // A stale handoff is a normal race (the child was rotated on its own); the others are not.
+      const report = outcome.reason === 'stale' ? log.info : log.warn;
+      report(`apiToken handoff ignored: ${outcome.reason}`, { heldVersion: this.#token.version });
+    }
+    // Whatever was taken, tell the parent what is held now: that is what it counts as reached.
+    if (outcome.accepted || outcome.reason === 'stale') this.#requestAck();
+  }
+
+  /** A child's confirmation of what it holds. */
+  #onAck(value: unknown): void {
+    this.#refreshMode();
+    if (!isAck(value) || isFutureVersion(value.version, new Date())) {
+      log.warn('apiToken ack ignored: malformed');
+      return;
+    }
+    if (!this.#children.confirm(value)) {
+      log.info('apiToken ack ignored: not from a child of this workflow', {
+        childWorkflowId: value.workflowId,
+      });
+    }
+  }
+
+  #propagationSettled(): boolean {
+    if (this.#pumping) return false;
+    if (!this.#handoffs) return this.#children.legacySettled(this.#token.version);
+    return this.#inFlight.size === 0 && this.#children.settled(heldVersion(this.#token.current));
+  }
+
+  /** Sends the current token wherever it is owed: by handoff, or release 0.1.0's waves when replaying one. */
+  #kick(): void {
+    // A running 0.1.0 loop hands over to handoffs itself once its wave has landed.
+    if (this.#pumping) return;
+    if (this.#handoffs) {
+      this.#sendHandoffs();
+      return;
+    }
+    this.#pumping = true;
+    void this.#legacyPump();
+  }
+
+  /**
+   * Starts a delivery for every owed child that has none in flight. Each delivery sends the newest
+   * token when it starts and, when the server accepted it, the newest again if a rotation arrived
+   * meanwhile: a burst of rotations costs each child at most two handoffs, and a slow child holds up
+   * nobody else.
+   */
+  #sendHandoffs(): void {
+    const held = this.#token.current;
+    if (!held) return;
+    for (const workflowId of this.#children.owed(heldVersion(held))) {
+      if (this.#inFlight.has(workflowId)) continue;
+      this.#inFlight.add(workflowId);
+      void this.#deliverHandoffs(workflowId);
+    }
+  }
+
+  async #deliverHandoffs(workflowId: string): Promise<void> {
     try {
       for (;;) {
         const held = this.#token.current;
-        const due = held ? this.#children.due(held.version) : [];
-        if (!held || due.length === 0) break;
+        if (!held || !this.#children.owes(workflowId, heldVersion(held))) return;
         const envelope: ApiTokenEnvelope = { token: held.token, version: held.version };
-        await Promise.all(due.map((workflowId) => this.#deliver(workflowId, envelope)));
+        if (!(await this.#signalChild(workflowId, apiTokenHandoffSignal, envelope))) return;
+        this.#children.sent(workflowId, heldVersion(held));
       }
     } catch (err) {
-      // Only cancellation reaches here (#deliver absorbs the rest); the workflow is being cancelled.
+      // Only cancellation reaches here (#signalChild absorbs the rest); the workflow is being cancelled.
+      log.info('apiToken propagation stopped', { cancelled: isCancellation(err) });
+    } finally {
+      this.#inFlight.delete(workflowId);
+    }
+  }
+
+  /**
+   * Release 0.1.0's loop, unchanged so its histories replay: sends the current token to every child
+   * that does not hold it yet, in waves, until none is owed. Once the run switched to handoffs it stops
+   * at the next wave and hands over.
+   */
+  async #legacyPump(): Promise<void> {
+    try {
+      for (;;) {
+        if (this.#refreshMode()) break;
+        const held = this.#token.current;
+        const due = held ? this.#children.legacyDue(held.version) : [];
+        if (!held || due.length === 0) break;
+        const envelope: ApiTokenEnvelope = { token: held.token, version: held.version };
+        await Promise.all(due.map((workflowId) => this.#legacyDeliver(workflowId, held, envelope)));
+      }
+    } catch (err) {
       log.info('apiToken propagation stopped', { cancelled: isCancellation(err) });
     } finally {
       // Cleared in the same tick as the final check, so a kick right after it starts a new loop.
       this.#pumping = false;
     }
+    if (this.#handoffs) this.#sendHandoffs();
   }
 
-  async #deliver(workflowId: string, envelope: ApiTokenEnvelope): Promise<void> {
+  async #legacyDeliver(workflowId: string, held: HeldApiToken, envelope: ApiTokenEnvelope): Promise<void> {
+    if (await this.#signalChild(workflowId, legacyEnvelopeSignal, envelope)) {
+      this.#children.sentOnLegacySignal(workflowId, heldVersion(held));
+    }
+  }
+
+  /** Release 0.1.0's `apiToken` handler: raw tokens and envelopes, held open until propagated. */
+  async #onLegacyApiToken(value: unknown): Promise<void> {
+    const outcome = this.#token.acceptLegacy(value, new Date());
+    if (!outcome.accepted) {
+      const report = outcome.reason === 'stale' ? log.info : log.warn;
+      report(`apiToken signal ignored: ${outcome.reason}`, { heldVersion: this.#token.version });
+      return;
+    }
+    this.#kick();
+    await condition(() => this.#propagationSettled());
+  }
+
+  /**
+   * Signals a child by workflow id (its latest run). False when the server refused because the child
+   * is closed: it is skipped from then on. Cancellation is rethrown.
+   */
+  async #signalChild(
+    workflowId: string,
+    signal: SignalDefinition<[ApiTokenEnvelope]>,
+    envelope: ApiTokenEnvelope,
+  ): Promise<boolean> {
     try {
-      await getExternalWorkflowHandle(workflowId).signal(apiTokenSignal, envelope);
-      this.#children.delivered(workflowId, envelope.version);
+      await getExternalWorkflowHandle(workflowId).signal(signal, envelope);
+      return true;
     } catch (err) {
       if (isCancellation(err)) throw err;
       // The server refuses signals to closed workflows (ExternalWorkflowExecutionNotFound): the child
@@ -314,6 +476,38 @@ export abstract class StatefulWorkflow<I = void, R = void> {
         childWorkflowId: workflowId,
         reason: err instanceof Error ? err.message : String(err),
       });
+      return false;
+    }
+  }
+
+  /** Confirms to the parent what this workflow holds; coalesced like handoffs, one in flight. */
+  #requestAck(): void {
+    this.#ackWanted = true;
+    if (this.#acking) return;
+    this.#acking = true;
+    void this.#sendAcks();
+  }
+
+  async #sendAcks(): Promise<void> {
+    const info = workflowInfo();
+    try {
+      // By workflow id: the parent may have continued-as-new since it started this workflow.
+      const parent = info.parent ? getExternalWorkflowHandle(info.parent.workflowId) : null;
+      while (parent && this.#ackWanted) {
+        this.#ackWanted = false;
+        const ack: ApiTokenAck = {
+          workflowId: info.workflowId,
+          version: this.#token.version,
+          fingerprint: this.#token.current?.fingerprint ?? null,
+        };
+        await parent.signal(apiTokenAckSignal, ack);
+      }
+    } catch (err) {
+      // A closed parent cannot be told and needs no telling; cancellation ends the workflow anyway.
+      if (!isCancellation(err)) log.info('apiToken ack not delivered: the parent is no longer running');
+    } finally {
+      this.#ackWanted = false;
+      this.#acking = false;
     }
   }
 
@@ -336,4 +530,19 @@ function apiUrlOf(input: unknown): string | null {
   if (typeof input !== 'object' || input === null) return null;
   const url = (input as { apiUrl?: unknown }).apiUrl;
   return typeof url === 'string' ? url : null;
+}
+
+function heldVersion(held: HeldApiToken | null): HeldVersion {
+  return { version: held?.version ?? 0, fingerprint: held?.fingerprint ?? null };
+}
+
+function isAck(value: unknown): value is ApiTokenAck {
+  if (typeof value !== 'object' || value === null) return false;
+  const { workflowId, version, fingerprint } = value as Record<string, unknown>;
+  return (
+    typeof workflowId === 'string' &&
+    Number.isSafeInteger(version) &&
+    (version as number) >= 0 &&
+    (fingerprint === null || typeof fingerprint === 'string')
+  );
 }

@@ -1,73 +1,206 @@
 import { describe, expect, it } from 'vitest';
-import { ChildRegistry } from '../../../src/stateful/children.js';
+import { ChildRegistry, type HeldVersion } from '../../../src/stateful/children.js';
+
+const v = (version: number, fingerprint: string | null = `fp${version}`): HeldVersion => ({
+  version,
+  fingerprint,
+});
+const counts = (c: Partial<ReturnType<ChildRegistry['counts']>>) => ({
+  reached: 0,
+  unconfirmed: 0,
+  pending: 0,
+  excluded: 0,
+  skipped: 0,
+  ...c,
+});
+
+/** A registry with opted-in running children started holding `handed`. */
+function running(ids: string[], handed: HeldVersion | null = v(1)): ChildRegistry {
+  const children = new ChildRegistry();
+  for (const id of ids) {
+    children.starting(id, 'node', true);
+    children.started(id, handed);
+  }
+  return children;
+}
 
 describe('ChildRegistry', () => {
-  it('counts a starting child as pending but never signals it before its start resolved', () => {
+  it('counts a starting child as pending but never owes it a handoff before its start resolved', () => {
     const children = new ChildRegistry();
-    children.starting('a', true);
-    expect(children.due(1)).toEqual([]);
-    expect(children.counts(1)).toEqual({ reached: 0, pending: 1, excluded: 0, skipped: 0 });
-    expect(children.settled(1)).toBe(false);
+    children.starting('a', 'node', true);
+    expect(children.owed(v(1))).toEqual([]);
+    expect(children.counts(v(1))).toEqual(counts({ pending: 1 }));
+    expect(children.settled(v(1))).toBe(false);
+  });
+
+  it('counts a start with the token in its input as sent and confirmed', () => {
+    const children = running(['a'], v(5));
+    expect(children.counts(v(5))).toEqual(counts({ reached: 1 }));
+    expect(children.list()).toEqual([
+      {
+        workflowId: 'a',
+        workflowType: 'node',
+        propagate: true,
+        state: 'running',
+        sentVersion: 5,
+        confirmedVersion: 5,
+      },
+    ]);
   });
 
   it('owes a child started mid-rotation the version that arrived while it was starting', () => {
-    const children = new ChildRegistry();
-    children.starting('a', true);
-    children.started('a', 5); // handed version 5 in its input; the parent meanwhile holds 6
-    expect(children.due(6)).toEqual(['a']);
-    children.delivered('a', 6);
-    expect(children.due(6)).toEqual([]);
-    expect(children.counts(6)).toEqual({ reached: 1, pending: 0, excluded: 0, skipped: 0 });
+    const children = running(['a'], v(5)); // handed 5 in its input; the parent meanwhile holds 6
+    expect(children.owed(v(6))).toEqual(['a']);
+    expect(children.counts(v(6))).toEqual(counts({ pending: 1 }));
+    children.sent('a', v(6));
+    expect(children.owed(v(6))).toEqual([]);
+    expect(children.settled(v(6))).toBe(true);
+  });
+
+  it('counts reached only from confirmations: sent but not acknowledged is unconfirmed', () => {
+    const children = running(['a', 'b']);
+    children.sent('a', v(2));
+    children.sent('b', v(2));
+    expect(children.counts(v(2))).toEqual(counts({ unconfirmed: 2 }));
+    // Settling waits for the server to accept the handoffs, not for the acks.
+    expect(children.settled(v(2))).toBe(true);
+    expect(children.confirm({ workflowId: 'a', version: 2, fingerprint: 'fp2' })).toBe(true);
+    expect(children.counts(v(2))).toEqual(counts({ reached: 1, unconfirmed: 1 }));
+    expect(children.list().map((c) => [c.sentVersion, c.confirmedVersion])).toEqual([
+      [2, 2],
+      [2, 1],
+    ]);
+  });
+
+  it('ignores acks from ids it did not start and from excluded children', () => {
+    const children = running(['a']);
+    children.starting('x', 'node', false);
+    children.started('x', null);
+    expect(children.confirm({ workflowId: 'stranger', version: 9, fingerprint: 'fp9' })).toBe(false);
+    expect(children.confirm({ workflowId: 'x', version: 9, fingerprint: 'fp9' })).toBe(false);
+    expect(children.list().map((c) => c.confirmedVersion)).toEqual([1, 0]);
+  });
+
+  it('never lets a late, older ack lower a confirmation', () => {
+    const children = running(['a']);
+    children.sent('a', v(3));
+    children.confirm({ workflowId: 'a', version: 3, fingerprint: 'fp3' });
+    children.confirm({ workflowId: 'a', version: 2, fingerprint: 'fp2' });
+    expect(children.list()[0]?.confirmedVersion).toBe(3);
+    expect(children.counts(v(3))).toEqual(counts({ reached: 1 }));
+  });
+
+  it('does not move a child back when an older send is recorded late', () => {
+    const children = running(['a'], v(3));
+    children.sent('a', v(2));
+    expect(children.owed(v(3))).toEqual([]);
+    expect(children.list()[0]?.sentVersion).toBe(3);
+  });
+
+  it('owes a child the same version again when the parent took another token at it (a lost tie)', () => {
+    const children = running(['a'], v(7, 'mine'));
+    expect(children.owed(v(7, 'theirs'))).toEqual(['a']);
+    expect(children.counts(v(7, 'theirs'))).toEqual(counts({ pending: 1 }));
+    children.sent('a', v(7, 'theirs'));
+    expect(children.owed(v(7, 'theirs'))).toEqual([]);
+    expect(children.counts(v(7, 'theirs'))).toEqual(counts({ unconfirmed: 1 }));
   });
 
   it('never owes an excluded child anything', () => {
     const children = new ChildRegistry();
-    children.starting('x', false);
-    children.started('x', 0);
-    expect(children.due(9)).toEqual([]);
-    expect(children.counts(9)).toEqual({ reached: 0, pending: 0, excluded: 1, skipped: 0 });
-    expect(children.settled(9)).toBe(true);
+    children.starting('x', 'node', false);
+    expect(children.settled(v(9))).toBe(true);
+    children.started('x', null);
+    expect(children.owed(v(9))).toEqual([]);
+    expect(children.counts(v(9))).toEqual(counts({ excluded: 1 }));
+    expect(children.settled(v(9))).toBe(true);
   });
 
   it('stops owing a skipped child and counts it as skipped', () => {
-    const children = new ChildRegistry();
-    children.starting('a', true);
-    children.started('a', 1);
+    const children = running(['a']);
     children.skip('a');
-    expect(children.due(2)).toEqual([]);
-    expect(children.counts(2)).toEqual({ reached: 0, pending: 0, excluded: 0, skipped: 1 });
-  });
-
-  it('does not move a child back when an older delivery is recorded late', () => {
-    const children = new ChildRegistry();
-    children.starting('a', true);
-    children.started('a', 3);
-    children.delivered('a', 2);
-    expect(children.due(3)).toEqual([]);
+    expect(children.owed(v(2))).toEqual([]);
+    expect(children.counts(v(2))).toEqual(counts({ skipped: 1 }));
   });
 
   it('forgets a child whose start failed', () => {
     const children = new ChildRegistry();
-    children.starting('a', true);
+    children.starting('a', 'node', true);
     children.forget('a');
-    expect(children.settled(1)).toBe(true);
+    expect(children.settled(v(1))).toBe(true);
     expect(children.carry()).toEqual([]);
   });
 
-  it('carries running children with their delivered version across continue-as-new, not skipped ones', () => {
-    const children = new ChildRegistry();
-    for (const id of ['a', 'b', 'x']) children.starting(id, id !== 'x');
-    children.started('a', 2);
-    children.started('b', 2);
-    children.started('x', 0);
+  it('carries running children with what was sent and confirmed across continue-as-new, not skipped ones', () => {
+    const children = running(['a', 'b'], v(2));
+    children.starting('x', 'other', false);
+    children.started('x', null);
+    children.sent('a', v(3));
     children.skip('b');
-    const carried = children.carry();
-    expect(carried).toEqual([
-      { workflowId: 'a', propagate: true, delivered: 2 },
-      { workflowId: 'x', propagate: false, delivered: 0 },
+    const next = new ChildRegistry(children.carry());
+    expect(next.list()).toEqual([
+      {
+        workflowId: 'a',
+        workflowType: 'node',
+        propagate: true,
+        state: 'running',
+        sentVersion: 3,
+        confirmedVersion: 2,
+      },
+      {
+        workflowId: 'x',
+        workflowType: 'other',
+        propagate: false,
+        state: 'running',
+        sentVersion: 0,
+        confirmedVersion: 0,
+      },
     ]);
-    const next = new ChildRegistry(carried);
-    expect(next.due(3)).toEqual(['a']);
-    expect(next.counts(3)).toEqual({ reached: 0, pending: 1, excluded: 1, skipped: 0 });
+    expect(next.counts(v(3))).toEqual(counts({ unconfirmed: 1, excluded: 1 }));
+    expect(next.owed(v(4))).toEqual(['a']);
+  });
+
+  describe('release 0.1.0 compatibility', () => {
+    it('reads children carried by a 0.1.0 run and confirms their delivered version with a handoff', () => {
+      const next = new ChildRegistry([
+        { workflowId: 'a', propagate: true, delivered: 4 },
+        { workflowId: 'x', propagate: false, delivered: 0 },
+      ]);
+      expect(next.list()).toEqual([
+        {
+          workflowId: 'a',
+          workflowType: '',
+          propagate: true,
+          state: 'running',
+          sentVersion: 4,
+          confirmedVersion: 0,
+        },
+        {
+          workflowId: 'x',
+          workflowType: '',
+          propagate: false,
+          state: 'running',
+          sentVersion: 0,
+          confirmedVersion: 0,
+        },
+      ]);
+      // 0.1.0's own rule: delivered, nothing due. The handoff rule: send it again, to be confirmed.
+      expect(next.legacyDue(4)).toEqual([]);
+      expect(next.owed(v(4))).toEqual(['a']);
+      next.sent('a', v(4));
+      expect(next.owed(v(4))).toEqual([]);
+    });
+
+    it('applies 0.1.0 waves by version alone, and owes an envelope sent on the public signal a handoff', () => {
+      const children = running(['a', 'b'], v(1));
+      expect(children.legacyDue(2)).toEqual(['a', 'b']);
+      children.sentOnLegacySignal('a', v(2));
+      expect(children.legacyDue(2)).toEqual(['b']);
+      expect(children.legacySettled(2)).toBe(false);
+      children.sentOnLegacySignal('b', v(2));
+      expect(children.legacySettled(2)).toBe(true);
+      expect(children.owed(v(2))).toEqual(['a', 'b']);
+      expect(children.counts(v(2))).toEqual(counts({ unconfirmed: 2 }));
+    });
   });
 });
