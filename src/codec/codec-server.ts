@@ -16,6 +16,7 @@ import type { Payload, PayloadCodec } from '@temporalio/common';
 import { ENCRYPTED_ENCODING } from './aes-gcm-codec.js';
 import { type CodecAccess, type CodecAccessOptions, createAccessCheck } from './codec-server-access.js';
 import { CodecServerError } from './codec-server-errors.js';
+import { CodecError } from './errors.js';
 import { formatPayloadsJson, parsePayloadsJson } from './payloads-json.js';
 import { mayCarryApiToken } from './token-payloads.js';
 
@@ -108,7 +109,13 @@ export function createCodecServer(options: CodecServerOptions): Server {
     }
     const outcome = await decodeFor(caller, payloads);
     sendBody(res, formatPayloadsJson(outcome.payloads));
-    return { ...event, withheld: outcome.withheld, undecryptable: outcome.undecryptable };
+    return {
+      ...event,
+      withheld: outcome.withheld,
+      undecryptable: outcome.undecryptable,
+      // Codes such as codec.unknown_key tell an operator which key is missing; they hold no data.
+      ...(outcome.failures.size > 0 ? { undecryptableCodes: [...outcome.failures] } : {}),
+    };
   }
 
   function preflight(res: ServerResponse, origin: string | undefined, op: string): Record<string, unknown> {
@@ -135,14 +142,16 @@ export function createCodecServer(options: CodecServerOptions): Server {
   async function decodeFor(caller: CodecAccess, payloads: Payload[]) {
     let withheld = 0;
     let undecryptable = 0;
+    const failures = new Set<string>();
     const decoded = await Promise.all(
       payloads.map(async (payload) => {
         if (!isEncrypted(payload)) return payload;
         let plain: Payload;
         try {
           [plain] = (await options.codec.decode([payload])) as [Payload];
-        } catch {
+        } catch (err) {
           undecryptable += 1;
+          failures.add(err instanceof CodecError ? err.code : 'codec.decode_failed');
           return payload;
         }
         if (caller.readTokens || !mayCarryApiToken(plain)) return plain;
@@ -153,7 +162,7 @@ export function createCodecServer(options: CodecServerOptions): Server {
         };
       }),
     );
-    return { payloads: decoded, withheld, undecryptable };
+    return { payloads: decoded, withheld, undecryptable, failures };
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -380,7 +380,7 @@ describe('codec server decode', () => {
     expect(value(answer[0])).toEqual({ clear: true });
     expect(answer[1]).toEqual(foreign);
     expect(value(answer[2])).toEqual({ depth: 1 });
-    expect(logs.at(-1)).toMatchObject({ undecryptable: 1 });
+    expect(logs.at(-1)).toMatchObject({ undecryptable: 1, undecryptableCodes: ['codec.unknown_key'] });
   });
 });
 
