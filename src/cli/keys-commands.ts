@@ -1,7 +1,7 @@
 import { type Command, Option } from 'commander';
 import { listSigningKeys, rotateSigningKey, type SigningKeyInfo } from '../issuer/signing-key-admin.js';
 import { signingAlgorithms } from '../issuer/signing-keys.js';
-import { print, runAdminAction, withStateOptions } from './app-commands.js';
+import { print, reasonOf, runAdminAction, withStateOptions } from './app-commands.js';
 
 export function registerKeysCommands(program: Command): void {
   const keys = program.command('keys').description('the issuer signing keys and their rotation');
@@ -27,10 +27,14 @@ export function registerKeysCommands(program: Command): void {
         new Option('--alg <alg>', 'algorithm of the new key (default: the issuer config)').choices(
           signingAlgorithms,
         ),
-      ),
-  ).action((opts: { stateDir?: string; json?: boolean; alg?: 'ES256' | 'RS256' }) =>
+      )
+      .option('--reason <text>', 'why: recorded in the audit log with the OS user who ran this'),
+  ).action((opts: { stateDir?: string; json?: boolean; alg?: 'ES256' | 'RS256'; reason?: string }) =>
     runAdminAction(opts, async (state) => {
-      const result = await rotateSigningKey(state.signingKeys, opts.alg ? { alg: opts.alg } : {});
+      const result = await rotateSigningKey(state.signingKeys, {
+        ...(opts.alg ? { alg: opts.alg } : {}),
+        ...reasonOf(opts),
+      });
       print(
         opts,
         result,

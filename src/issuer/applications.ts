@@ -18,6 +18,10 @@ export interface AccessKey {
   description?: string;
   /** When the status last changed. */
   updatedAt?: string;
+  /** Refused from this moment on (ISO 8601), with its own audit reason `key_expired`. Absent: no expiry. */
+  expiresAt?: string;
+  /** Why the status last changed (`--reason` of pause, resume, revoke). */
+  statusReason?: string;
 }
 
 export interface Application {
@@ -34,6 +38,8 @@ export interface Application {
   audience?: string;
   keys: AccessKey[];
   createdAt?: string;
+  /** When `app update` last changed it. */
+  updatedAt?: string;
   description?: string;
 }
 
@@ -42,7 +48,12 @@ export interface ApplicationsFile {
 }
 
 /** Why an authentication attempt failed; for the audit log and metrics only, never for the client. */
-export type AuthenticationFailure = 'unknown_key' | 'bad_secret' | 'key_paused' | 'key_revoked';
+export type AuthenticationFailure =
+  | 'unknown_key'
+  | 'bad_secret'
+  | 'key_paused'
+  | 'key_revoked'
+  | 'key_expired';
 
 export type AuthenticationResult =
   | { ok: true; app: Application; key: AccessKey }
@@ -85,19 +96,26 @@ export class ApplicationStore {
    * The application owning an active key with this id and secret, or undefined. Callers answer every
    * undefined the same way, so a caller cannot learn whether the id or the secret was wrong.
    */
-  async authenticate(keyId: string, secret: string): Promise<Application | undefined> {
-    const result = await this.check(keyId, secret);
+  async authenticate(
+    keyId: string,
+    secret: string,
+    nowMs: number = Date.now(),
+  ): Promise<Application | undefined> {
+    const result = await this.check(keyId, secret, nowMs);
     return result.ok ? result.app : undefined;
   }
 
   /** Like {@link authenticate}, with the failure reason for the audit log (never for the client). */
-  async check(keyId: string, secret: string): Promise<AuthenticationResult> {
+  async check(keyId: string, secret: string, nowMs: number = Date.now()): Promise<AuthenticationResult> {
     for (const app of await this.list()) {
       const key = app.keys.find((k) => k.id === keyId);
       if (!key) continue;
       if (!verifySecret(secret, key.secretHash)) return { ok: false, reason: 'bad_secret' };
       if (key.status === 'paused') return { ok: false, reason: 'key_paused' };
       if (key.status === 'revoked') return { ok: false, reason: 'key_revoked' };
+      if (key.expiresAt !== undefined && !(nowMs < Date.parse(key.expiresAt))) {
+        return { ok: false, reason: 'key_expired' };
+      }
       return { ok: true, app, key };
     }
     verifySecret(secret, decoyHash);
@@ -148,5 +166,8 @@ function validateApplication(value: unknown, where: string): void {
       typeof key.secretHash === 'string' &&
       ['active', 'paused', 'revoked'].includes(key.status);
     if (!ok) throw new IssuerConfigError(`${where}.keys[${i}] needs id, secretHash and status`);
+    if (key.expiresAt !== undefined && Number.isNaN(Date.parse(key.expiresAt))) {
+      throw new IssuerConfigError(`${where}.keys[${i}].expiresAt must be an ISO 8601 time`);
+    }
   }
 }

@@ -1,11 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { isLoopback } from '../auth/client-credentials.js';
+import { clientAddressResolver } from './client-address.js';
 import { IssuerConfigError } from './errors.js';
 import { type SigningAlgorithm, signingAlgorithms } from './signing-keys.js';
+import { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS } from './token-lifetimes.js';
 
 /** The issuer's settings file (JSON). Relative paths are resolved against the file's own folder. */
 export interface IssuerConfig {
-  /** `iss` claim. Default: `http://<host>:<port>`. */
+  /** `iss` claim. Default: `https://<host>:<port>` with `tls`, else `http://<host>:<port>`. */
   issuer: string;
   /** `aud` claim; the Temporal server must be configured with the same audience. */
   audience: string;
@@ -15,6 +18,28 @@ export interface IssuerConfig {
   port: number;
   /** Default 600. */
   defaultTokenLifetimeSeconds: number;
+  /**
+   * No token lives longer, whatever an application asks for: enforced when an application is created
+   * or updated, and again when a token is minted. Default 86 400 (24 h). It also bounds how long a
+   * retired signing key stays published.
+   */
+  maxTokenLifetimeSeconds: number;
+  /**
+   * Serve HTTPS with this certificate and key (PEM files). Both are re-read when they change, like the
+   * worker's certificates, so a renewed certificate is served without a restart.
+   */
+  tls?: IssuerTlsConfig;
+  /**
+   * Plain HTTP is accepted only on a loopback interface; set this to serve it on any other address
+   * (behind a TLS-terminating proxy on the same host or network). Default false.
+   */
+  allowInsecureHttp: boolean;
+  /**
+   * Reverse proxies whose `X-Forwarded-For` is believed (IP addresses or CIDR blocks). Without this
+   * every client behind a proxy shares the proxy's address in the rate limit and the audit log.
+   * Default none.
+   */
+  trustedProxies: string[];
   applicationsPath: string;
   signingKeysPath: string;
   /** Algorithm of newly created signing keys. Default ES256. */
@@ -36,13 +61,20 @@ export interface IssuerConfig {
   rateLimit: RateLimitConfig;
 }
 
+export interface IssuerTlsConfig {
+  certPath: string;
+  keyPath: string;
+  /** How often the files are checked for a change. Default 5000 ms. */
+  reloadIntervalMs?: number;
+}
+
 export interface RateLimitConfig {
-  /** Failed attempts per key id answered normally within the window; further requests get 429. Default 10. */
-  maxFailures: number;
   /**
-   * Failed attempts per client IP. Higher than per key by default (5×): a whole worker fleet may sit
-   * behind one NAT address, and one guessing client must not lock all of it out.
+   * Failed attempts per key id answered normally within the window; further failed attempts get 429.
+   * A correct secret is never refused by the limit (server.ts explains why). Default 10.
    */
+  maxFailures: number;
+  /** Failed attempts per client address (IPv6: per /64) before its further failures get 429. Default 5×. */
   maxFailuresPerIp?: number;
   /** Sliding window length. Default 60. */
   windowSeconds: number;
@@ -78,12 +110,23 @@ export function resolveIssuerConfig(
   const host = raw.host ?? '127.0.0.1';
   const port = raw.port ?? 0;
   const refresh = raw.verifierJwksRefreshSeconds ?? envRefreshSeconds(env, path);
+  const tls = raw.tls
+    ? {
+        ...raw.tls,
+        certPath: resolve(base, String(raw.tls.certPath ?? '')),
+        keyPath: resolve(base, String(raw.tls.keyPath ?? '')),
+      }
+    : undefined;
   const config: IssuerConfig = {
     host,
     port,
-    issuer: raw.issuer ?? `http://${host}:${port}`,
+    issuer: raw.issuer ?? `${tls ? 'https' : 'http'}://${host}:${port}`,
     audience: raw.audience ?? '',
     defaultTokenLifetimeSeconds: raw.defaultTokenLifetimeSeconds ?? 600,
+    maxTokenLifetimeSeconds: raw.maxTokenLifetimeSeconds ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS,
+    ...(tls ? { tls } : {}),
+    allowInsecureHttp: raw.allowInsecureHttp ?? false,
+    trustedProxies: raw.trustedProxies ?? [],
     applicationsPath: resolve(base, raw.applicationsPath ?? 'applications.json'),
     signingKeysPath: resolve(base, raw.signingKeysPath ?? 'signing-keys.json'),
     signingAlgorithm: raw.signingAlgorithm ?? 'ES256',
@@ -102,6 +145,7 @@ export function resolveIssuerConfig(
   }
   const positive: Array<[string, number]> = [
     ['defaultTokenLifetimeSeconds', config.defaultTokenLifetimeSeconds],
+    ['maxTokenLifetimeSeconds', config.maxTokenLifetimeSeconds],
     ['verifierJwksRefreshSeconds', config.verifierJwksRefreshSeconds],
     ['signingKeyPublishAheadSeconds', config.signingKeyPublishAheadSeconds],
     ['rateLimit.maxFailures', config.rateLimit.maxFailures],
@@ -114,11 +158,33 @@ export function resolveIssuerConfig(
   }
   if (
     !Number.isInteger(config.defaultTokenLifetimeSeconds) ||
+    !Number.isInteger(config.maxTokenLifetimeSeconds) ||
     !Number.isInteger(config.rateLimit.maxFailures)
   ) {
     throw new IssuerConfigError(
-      `${path}: "defaultTokenLifetimeSeconds" and "rateLimit.maxFailures" must be integers`,
+      `${path}: "defaultTokenLifetimeSeconds", "maxTokenLifetimeSeconds" and "rateLimit.maxFailures" must be integers`,
     );
+  }
+  if (config.defaultTokenLifetimeSeconds > config.maxTokenLifetimeSeconds) {
+    throw new IssuerConfigError(
+      `${path}: "defaultTokenLifetimeSeconds" (${config.defaultTokenLifetimeSeconds}) exceeds "maxTokenLifetimeSeconds" (${config.maxTokenLifetimeSeconds})`,
+    );
+  }
+  if (config.tls && (!raw.tls?.certPath || !raw.tls?.keyPath)) {
+    throw new IssuerConfigError(`${path}: "tls" needs "certPath" and "keyPath"`);
+  }
+  if (!config.tls && !config.allowInsecureHttp && !isLoopback(config.host)) {
+    throw new IssuerConfigError(
+      `${path}: plain HTTP on ${config.host} would carry client secrets unencrypted; configure "tls" (certPath, keyPath), listen on a loopback address, or set "allowInsecureHttp": true behind a TLS-terminating proxy`,
+    );
+  }
+  if (!Array.isArray(config.trustedProxies) || !config.trustedProxies.every((p) => typeof p === 'string')) {
+    throw new IssuerConfigError(`${path}: "trustedProxies" must be a list of IP addresses or CIDR blocks`);
+  }
+  try {
+    clientAddressResolver(config.trustedProxies);
+  } catch (err) {
+    throw new IssuerConfigError(`${path}: ${(err as Error).message}`);
   }
   if (config.signingKeyPublishAheadSeconds < config.verifierJwksRefreshSeconds) {
     throw new IssuerConfigError(

@@ -67,6 +67,8 @@ export type IssuerStateErrorCode =
   | 'issuer.app_exists'
   | 'issuer.key_not_found'
   | 'issuer.key_revoked'
+  /** Only a revoked key may be deleted: revoke it first (with a reason), so the record says why. */
+  | 'issuer.key_not_revoked'
   | 'issuer.invalid_argument'
   | 'issuer.lock_timeout'
   | 'issuer.lock_failed'

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
  * The issuer's Prometheus metrics, in a registry of their own so that two issuers in one process (tests)
@@ -27,8 +27,26 @@ export class IssuerMetrics {
   });
   readonly rateLimited = new Counter({
     name: 'tokenrelay_issuer_rate_limited_total',
-    help: 'Requests refused with 429, by the limit that was hit (ip or key)',
+    help: 'Failed attempts answered with 429, by the limit that was hit (ip or key)',
     labelNames: ['scope'] as const,
+    registers: [this.registry],
+  });
+  readonly stateFileErrors = new Counter({
+    name: 'tokenrelay_issuer_state_file_errors_total',
+    help: 'Versions of a state file the running issuer could not use (it kept the last good one), by file',
+    labelNames: ['file'] as const,
+    registers: [this.registry],
+  });
+  readonly stateFileStale = new Gauge({
+    name: 'tokenrelay_issuer_state_file_stale',
+    help: '1 while the issuer serves an older copy of a state file because the current one is unusable',
+    labelNames: ['file'] as const,
+    registers: [this.registry],
+  });
+  readonly tlsReloads = new Counter({
+    name: 'tokenrelay_issuer_tls_reloads_total',
+    help: 'Certificate reloads, by outcome (ok, failed)',
+    labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
 }

@@ -1,5 +1,6 @@
 import { access } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { osActor } from './admin-actor.js';
 import type { ApplicationAdminOptions } from './application-admin.js';
 import { AuditLog } from './audit-log.js';
 import { type IssuerConfig, loadIssuerConfig, resolveIssuerConfig } from './config.js';
@@ -34,11 +35,18 @@ export async function openIssuerState(
     : resolveIssuerConfig({ audience: 'unconfigured' }, configPath, env);
   const audit = new AuditLog(config.auditLogPath);
   const sink = (event: Parameters<AuditLog['record']>[0]) => audit.record(event);
+  // Every change made through this state is recorded as the OS account's (docs: the audit log).
+  const actor = osActor(env);
   return {
     stateDir: dir,
     config,
     audit,
-    applications: { applicationsPath: config.applicationsPath, audit: sink },
-    signingKeys: { ...config, audit: sink },
+    applications: {
+      applicationsPath: config.applicationsPath,
+      audit: sink,
+      actor,
+      maxTokenLifetimeSeconds: config.maxTokenLifetimeSeconds,
+    },
+    signingKeys: { ...config, audit: sink, actor },
   };
 }

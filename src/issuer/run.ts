@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { ApplicationStore } from './applications.js';
 import { AuditLog } from './audit-log.js';
@@ -8,10 +9,12 @@ import { IssuerMetrics } from './issuer-metrics.js';
 import { createIssuerServer, type IssuerLogEvent } from './server.js';
 import { SigningKeyRing } from './signing-key-ring.js';
 import { readOrCreateSigningKeysFile } from './signing-keys.js';
+import { type CertificateReloader, readTlsFiles, watchTlsFiles } from './tls-files.js';
 import { maxTokenLifetimeSeconds } from './token-lifetimes.js';
 
 export interface RunningIssuer {
-  server: Server;
+  server: Server | HttpsServer;
+  /** `https://…` when the config has `tls`, else `http://…`. */
   url: string;
   metrics: IssuerMetrics;
   close(): Promise<void>;
@@ -19,7 +22,8 @@ export interface RunningIssuer {
 
 /**
  * Loads the config at `configPath`, creates a signing key on first start, and listens. Applications
- * and signing keys are re-read from disk as they change; the bootstrap credential comes from `env`.
+ * and signing keys are re-read from disk as they change, and so are the TLS certificate and key; the
+ * bootstrap credential comes from `env`.
  */
 export async function startIssuer(
   configPath: string,
@@ -28,42 +32,92 @@ export async function startIssuer(
 ): Promise<RunningIssuer> {
   const config = await loadIssuerConfig(configPath, env);
   const bootstrap = bootstrapCredentialFromEnv(env);
+  if (bootstrap && !bootstrap.expiresAt) {
+    // Not refused (a first setup may take a while) but never silent: an admin credential in the
+    // environment that never expires is one an operator forgets.
+    log({
+      event: 'warning',
+      warning: 'bootstrap_without_expiry',
+      message:
+        'TOKENRELAY_BOOTSTRAP_CLIENT_ID is set without TOKENRELAY_BOOTSTRAP_EXPIRES_AT: the bootstrap admin credential never expires. Set an expiry, and remove the credential once an admin application exists.',
+    });
+  }
   const applications = new ApplicationStore(config.applicationsPath);
   await applications.list(); // fail at start, not on the first request, when the file is bad
   await readOrCreateSigningKeysFile(config.signingKeysPath, config.signingAlgorithm);
+  const metrics = new IssuerMetrics();
   const signingKeys = new SigningKeyRing(config.signingKeysPath, {
     maxTokenLifetimeSeconds: async () =>
-      maxTokenLifetimeSeconds(await applications.list(), config.defaultTokenLifetimeSeconds),
+      maxTokenLifetimeSeconds(
+        await applications.list(),
+        config.defaultTokenLifetimeSeconds,
+        config.maxTokenLifetimeSeconds,
+      ),
+    onStaleKeys: (problem) => {
+      metrics.stateFileStale.set({ file: 'signing-keys' }, problem ? 1 : 0);
+      if (!problem) {
+        log({ event: 'state_file_recovered', file: config.signingKeysPath });
+        return;
+      }
+      metrics.stateFileErrors.inc({ file: 'signing-keys' });
+      log({
+        event: 'state_file_unreadable',
+        file: config.signingKeysPath,
+        error: problem.message,
+        action: 'serving the signing keys read before; restore the file from a backup',
+      });
+    },
   });
   await signingKeys.current();
+  const tlsFiles = config.tls ? await readTlsFiles(config.tls) : undefined;
   const audit = new AuditLog(config.auditLogPath);
-  const metrics = new IssuerMetrics();
   const server = createIssuerServer({
     issuer: config.issuer,
     audience: config.audience,
     defaultTokenLifetimeSeconds: config.defaultTokenLifetimeSeconds,
+    maxTokenLifetimeSeconds: config.maxTokenLifetimeSeconds,
     applications,
     signingKeys,
     jwksMaxAgeSeconds: jwksMaxAgeSeconds(config),
     rateLimit: config.rateLimit,
+    trustedProxies: config.trustedProxies,
     ...(bootstrap ? { bootstrap } : {}),
+    ...(tlsFiles ? { tls: tlsFiles } : {}),
     audit: (event) => audit.record(event),
     metrics,
     log,
   });
-  server.requestTimeout = 10_000;
-  server.headersTimeout = 5_000;
+  let reloader: CertificateReloader | undefined;
+  if (config.tls) {
+    reloader = await watchTlsFiles(config.tls, {
+      apply: (files) => (server as HttpsServer).setSecureContext(files),
+      onReload: (outcome) => {
+        metrics.tlsReloads.inc({ outcome: outcome.ok ? 'ok' : 'failed' });
+        log(
+          outcome.ok
+            ? { event: 'tls_reloaded', validTo: outcome.validTo }
+            : {
+                event: 'tls_reload_failed',
+                error: outcome.error,
+                action: 'still serving the previous certificate',
+              },
+        );
+      },
+    });
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   return {
     server,
-    url: `http://${config.host}:${port}`,
+    url: `${config.tls ? 'https' : 'http'}://${host}:${port}`,
     metrics,
     close: () =>
       new Promise<void>((resolve) => {
+        reloader?.stop();
         server.close(() => resolve());
         server.closeIdleConnections();
       }).then(() => audit.flush()),

@@ -1,14 +1,18 @@
 import {
   createServer,
   type IncomingMessage,
+  type RequestListener,
   type Server,
+  type ServerOptions,
   type ServerResponse,
   STATUS_CODES,
 } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
-import type { Application, ApplicationStore } from './applications.js';
+import type { ApplicationStore, AuthenticationResult } from './applications.js';
 import type { AuditEvent, AuditSink } from './audit-log.js';
 import { type BootstrapCredential, checkBootstrapCredential } from './bootstrap-credential.js';
+import { clientAddressResolver, rateLimitSubject } from './client-address.js';
 import type { RateLimitConfig } from './config.js';
 import { IssuerHttpError, OAuthError, RateLimitedError } from './errors.js';
 import { sendJson } from './http-io.js';
@@ -16,9 +20,11 @@ import { IssuerMetrics } from './issuer-metrics.js';
 import { SlidingWindowLimiter } from './rate-limiter.js';
 import type { SigningKeyRing, SigningKeysNow } from './signing-key-ring.js';
 import type { SigningKey } from './signing-keys.js';
+import { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, tokenLifetimeSeconds } from './token-lifetimes.js';
 import { mintAccessToken } from './token-minter.js';
 import {
   grantedPermissions,
+  isBasicAuthorization,
   readApiTokenRequest,
   readOAuthTokenRequest,
   type TokenRequest,
@@ -31,6 +37,8 @@ export interface IssuerOptions {
   audience: string;
   /** Lifetime of a token when the application sets none. Default 600 (10 minutes). */
   defaultTokenLifetimeSeconds?: number;
+  /** No token is minted for longer, whatever its application says. Default 86 400 (24 h). */
+  maxTokenLifetimeSeconds?: number;
   applications: ApplicationStore;
   /**
    * A {@link SigningKeyRing} (follows rotations on disk), or fixed keys: every one published, the
@@ -39,8 +47,21 @@ export interface IssuerOptions {
   signingKeys: SigningKey[] | SigningKeyRing;
   /** `Cache-Control: max-age` of the JWKS; at most the rotation's publish-ahead time. Default 30. */
   jwksMaxAgeSeconds?: number;
-  /** Failed-authentication limits per client IP and per key id. Default 10 per 60 s; `false` turns them off. */
+  /**
+   * Failed-authentication limits per client address and per key id. Default 10 per 60 s; `false` turns
+   * them off. They answer failed attempts only: a correct secret is never refused by them.
+   */
   rateLimit?: RateLimitConfig | false;
+  /**
+   * Reverse proxies (IP addresses, CIDR blocks) whose `X-Forwarded-For` names the client. Default
+   * none: the socket's peer address is the client.
+   */
+  trustedProxies?: string[];
+  /**
+   * Serve HTTPS with this certificate and key (PEM). The returned server's `setSecureContext` swaps
+   * them later (run.ts does, when the files change).
+   */
+  tls?: { cert: string | Buffer; key: string | Buffer };
   /** Credential from the environment for the first setup (see bootstrap-credential.ts). */
   bootstrap?: BootstrapCredential;
   /** Receives audit events (token issued / failed / rate limited). */
@@ -57,7 +78,16 @@ export interface IssuerOptions {
 }
 
 export interface IssuerLogEvent {
-  event: 'token_issued' | 'token_refused' | 'request_failed';
+  event:
+    | 'token_issued'
+    | 'token_refused'
+    | 'request_failed'
+    /** Something an operator must act on: a bootstrap credential without expiry, stale state. */
+    | 'warning'
+    | 'state_file_unreadable'
+    | 'state_file_recovered'
+    | 'tls_reloaded'
+    | 'tls_reload_failed';
   [field: string]: string | number | undefined;
 }
 
@@ -73,14 +103,31 @@ const routes = new Set([
   '/metrics',
 ]);
 
-/** The issuer's HTTP service. Listening and closing are the caller's. */
-export function createIssuerServer(options: IssuerOptions): Server {
+/**
+ * The issuer's HTTP service (HTTPS when `tls` is given). Listening and closing are the caller's.
+ *
+ * Failed authentications are limited per key id and per client address, and the limit is consulted
+ * only after the secret was checked: a correct secret is accepted whatever anyone else did. Key ids are
+ * public and addresses are shared (NAT, proxies), so refusing a correct secret because of failures
+ * under its key id or its address would let anyone lock out a real client; and the secrets are 256-bit
+ * random (the bootstrap secret must be comparably strong), so the limit is not what stops guessing.
+ * What it does: failed attempts beyond the limit are answered 429 with Retry-After, counted and
+ * audited, and a blocked subject stays blocked whatever else fails (rate-limiter.ts).
+ */
+export function createIssuerServer(
+  options: IssuerOptions & { tls: NonNullable<IssuerOptions['tls']> },
+): HttpsServer;
+export function createIssuerServer(options: IssuerOptions & { tls?: undefined }): Server;
+export function createIssuerServer(options: IssuerOptions): Server | HttpsServer;
+export function createIssuerServer(options: IssuerOptions): Server | HttpsServer {
   const keys = signingKeysSource(options.signingKeys);
   const now = options.now ?? Date.now;
   const maxBody = options.maxBodyBytes ?? 16 * 1024;
   const defaultLifetime = options.defaultTokenLifetimeSeconds ?? 600;
+  const maxLifetime = options.maxTokenLifetimeSeconds ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS;
   const jwksMaxAge = options.jwksMaxAgeSeconds ?? 30;
   const log = options.log ?? (() => {});
+  const clientAddress = clientAddressResolver(options.trustedProxies ?? []);
   // Auditing never fails or delays the request it records; a failed write is reported on the log.
   const audit = (event: AuditEvent): void => {
     Promise.resolve()
@@ -110,49 +157,53 @@ export function createIssuerServer(options: IssuerOptions): Server {
     ip: string;
     keyId?: string;
     /**
-     * Whether keyId named a real key. Unrecognised ids stay out of the audit log: a caller who swapped
-     * id and secret would otherwise have put the secret there.
+     * Whether keyId named a real key. Unrecognised ids stay out of the audit log (a caller who swapped
+     * id and secret would otherwise have put the secret there) and out of the per-key limit (its
+     * memory is then bounded by the number of real keys).
      */
     keyIdKnown?: boolean;
     reason?: string;
   }
 
-  function enforceLimit(attempt: Attempt): void {
-    if (!limiters) return;
-    const ipWait = limiters.ip.blockedForMs(attempt.ip);
-    const keyWait = attempt.keyId === undefined ? 0 : limiters.key.blockedForMs(attempt.keyId);
+  /**
+   * Counts a failed authentication and answers it: 401, or 429 when the key id or the address had
+   * already reached its limit before this attempt (so the attempt that crosses the limit is the first
+   * answered 429).
+   */
+  function authenticationFailed(attempt: Attempt, reason: string): OAuthError | RateLimitedError {
+    attempt.reason = reason;
+    const ipSubject = rateLimitSubject(attempt.ip);
+    const keySubject = attempt.keyIdKnown ? attempt.keyId : undefined;
+    const ipWait = limiters?.ip.blockedForMs(ipSubject) ?? 0;
+    const keyWait = keySubject === undefined ? 0 : (limiters?.key.blockedForMs(keySubject) ?? 0);
+    limiters?.ip.recordFailure(ipSubject);
+    if (keySubject !== undefined) limiters?.key.recordFailure(keySubject);
+    log({ event: 'token_refused', reason: 'invalid_client', ...keyField(attempt) });
     const wait = Math.max(ipWait, keyWait);
-    if (wait === 0) return;
+    if (wait === 0) return new OAuthError('invalid_client', 'client authentication failed');
     const scope = ipWait >= keyWait ? 'ip' : 'key';
     metrics.rateLimited.inc({ scope });
     audit({
       event: 'rate_limited',
       scope,
+      reason,
       endpoint: attempt.endpoint,
       ip: attempt.ip,
       ...keyField(attempt),
     });
-    attempt.reason = 'rate_limited';
-    throw new RateLimitedError(Math.ceil(wait / 1000));
+    return new RateLimitedError(Math.ceil(wait / 1000));
   }
 
-  function authenticationFailed(attempt: Attempt, reason: string): OAuthError {
-    limiters?.ip.recordFailure(attempt.ip);
-    if (attempt.keyId !== undefined) limiters?.key.recordFailure(attempt.keyId);
-    attempt.reason = reason;
-    log({ event: 'token_refused', reason: 'invalid_client', ...keyField(attempt) });
-    return new OAuthError('invalid_client', 'client authentication failed');
-  }
-
-  async function authenticate(
-    request: TokenRequest,
-  ): Promise<{ ok: true; app: Application } | { ok: false; reason: string }> {
-    const bootstrap = checkBootstrapCredential(options.bootstrap, request.keyId, request.secret, now());
-    return bootstrap ?? options.applications.check(request.keyId, request.secret);
+  // Both checks always run, so a bootstrap attempt costs what an application attempt costs (one store
+  // lookup, two hash comparisons) and timing does not tell the bootstrap id apart.
+  async function authenticate(request: TokenRequest): Promise<AuthenticationResult | BootstrapResult> {
+    const nowMs = now();
+    const bootstrap = checkBootstrapCredential(options.bootstrap, request.keyId, request.secret, nowMs);
+    const stored = await options.applications.check(request.keyId, request.secret, nowMs);
+    return bootstrap ?? stored;
   }
 
   async function token(req: IncomingMessage, res: ServerResponse, attempt: Attempt): Promise<void> {
-    enforceLimit(attempt);
     let request: TokenRequest;
     try {
       request =
@@ -165,7 +216,6 @@ export function createIssuerServer(options: IssuerOptions): Server {
       throw err;
     }
     attempt.keyId = request.keyId;
-    enforceLimit(attempt);
     const result = await authenticate(request);
     attempt.keyIdKnown = result.ok || result.reason !== 'unknown_key';
     if (!result.ok) throw authenticationFailed(attempt, result.reason);
@@ -174,7 +224,7 @@ export function createIssuerServer(options: IssuerOptions): Server {
     const signer = (await keys()).signer;
     if (!signer) throw new IssuerHttpError(503, 'temporarily_unavailable', 'no signing key is active');
     const nowSeconds = Math.floor(now() / 1000);
-    const lifetimeSeconds = app.tokenLifetimeSeconds ?? defaultLifetime;
+    const lifetimeSeconds = tokenLifetimeSeconds(app, defaultLifetime, maxLifetime);
     const minted = await mintAccessToken({
       app,
       permissions,
@@ -282,7 +332,7 @@ export function createIssuerServer(options: IssuerOptions): Server {
     if (res.headersSent) return void res.destroy();
     if (err instanceof OAuthError) {
       const headers: Record<string, string> = { ...noStore };
-      if (err.status === 401 && req.headers.authorization?.startsWith('Basic ')) {
+      if (err.status === 401 && isBasicAuthorization(req.headers.authorization)) {
         headers['www-authenticate'] = 'Basic realm="tokenrelay"';
       }
       sendJson(res, err.status, { error: err.error, error_description: err.message }, headers);
@@ -300,30 +350,39 @@ export function createIssuerServer(options: IssuerOptions): Server {
     sendJson(res, 500, { error: 'server_error', error_description: 'internal error' });
   }
 
-  const server = createServer(
-    {
-      // A client that trickles its request is cut off: it would otherwise hold a socket for as long
-      // as it likes. Checked every second (Node's default is 30 s, which makes the limit meaningless).
-      requestTimeout: options.requestTimeoutMs ?? 10_000,
-      headersTimeout: Math.min(options.requestTimeoutMs ?? 10_000, 5_000),
-      connectionsCheckingInterval: 1_000,
-    },
-    (req, res) => {
-      const started = process.hrtime.bigint();
-      const attempt: Attempt = { endpoint: 'oauth', ip: req.socket.remoteAddress ?? 'unknown' };
-      res.once('finish', () => {
-        const path = pathOf(req);
-        metrics.requestDuration.observe(
-          { route: routes.has(path) ? path : 'other', status: String(res.statusCode) },
-          Number(process.hrtime.bigint() - started) / 1e9,
-        );
-      });
-      route(req, res, attempt).catch((err: unknown) => fail(req, res, attempt, err));
-    },
-  );
+  const serverOptions: ServerOptions = {
+    // A client that trickles its request is cut off: it would otherwise hold a socket for as long
+    // as it likes. Checked every second (Node's default is 30 s, which makes the limit meaningless).
+    requestTimeout: options.requestTimeoutMs ?? 10_000,
+    headersTimeout: Math.min(options.requestTimeoutMs ?? 10_000, 5_000),
+    connectionsCheckingInterval: 1_000,
+  };
+  const handler: RequestListener = (req, res) => {
+    const started = process.hrtime.bigint();
+    const attempt: Attempt = {
+      endpoint: 'oauth',
+      ip: clientAddress.resolve(req.socket.remoteAddress, req.headers['x-forwarded-for']),
+    };
+    res.once('finish', () => {
+      const path = pathOf(req);
+      metrics.requestDuration.observe(
+        { route: routes.has(path) ? path : 'other', status: String(res.statusCode) },
+        Number(process.hrtime.bigint() - started) / 1e9,
+      );
+    });
+    route(req, res, attempt).catch((err: unknown) => fail(req, res, attempt, err));
+  };
+  const server = options.tls
+    ? createHttpsServer(
+        { ...serverOptions, cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' },
+        handler,
+      )
+    : createServer(serverOptions, handler);
   server.on('clientError', answerClientError);
   return server;
 }
+
+type BootstrapResult = NonNullable<ReturnType<typeof checkBootstrapCredential>>;
 
 /**
  * Node's own refusals (request timeout, oversized headers, unparsable HTTP) answer in the issuer's

@@ -1,5 +1,6 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { checkOperatorText, osActor } from './admin-actor.js';
 import { parseApplicationsFile } from './applications.js';
 import type { AuditSink } from './audit-log.js';
 import type { IssuerConfig } from './config.js';
@@ -26,12 +27,15 @@ export type SigningKeyAdminOptions = Pick<
   | 'defaultTokenLifetimeSeconds'
   | 'signingKeyPublishAheadSeconds'
   | 'signingAlgorithm'
-> & {
-  /** Receives `signing_key_rotated`. */
-  audit?: AuditSink;
-  lock?: FileLockOptions;
-  now?: () => number;
-};
+> &
+  Partial<Pick<IssuerConfig, 'maxTokenLifetimeSeconds'>> & {
+    /** Receives `signing_key_rotated`. */
+    audit?: AuditSink;
+    /** Who rotates, for the audit log. Default the OS account running this process. */
+    actor?: string;
+    lock?: FileLockOptions;
+    now?: () => number;
+  };
 
 /** One signing key as `keys list` shows it. Times are ISO 8601. */
 export interface SigningKeyInfo {
@@ -73,7 +77,7 @@ export async function listSigningKeys(options: SigningKeyAdminOptions): Promise<
  */
 export async function rotateSigningKey(
   options: SigningKeyAdminOptions,
-  details: { alg?: SigningAlgorithm } = {},
+  details: { alg?: SigningAlgorithm; reason?: string } = {},
 ): Promise<{ created: SigningKeyInfo; keys: SigningKeyInfo[]; pruned: string[] }> {
   const alg = details.alg ?? options.signingAlgorithm;
   if (!signingAlgorithms.includes(alg)) {
@@ -82,6 +86,7 @@ export async function rotateSigningKey(
       `alg must be one of ${signingAlgorithms.join(', ')}`,
     );
   }
+  const reason = checkOperatorText(details.reason, 'reason');
   const now = (options.now ?? Date.now)();
   const maxLifetime = await lifetime(options);
   await mkdir(dirname(options.signingKeysPath), { recursive: true, mode: 0o700 });
@@ -110,6 +115,8 @@ export async function rotateSigningKey(
     alg: created.alg,
     activatesAt: created.activatesAt,
     ...(result.previousKid ? { previousKid: result.previousKid } : {}),
+    actor: checkOperatorText(options.actor, 'actor') ?? osActor(),
+    ...(reason ? { reason } : {}),
   });
   return { created, keys, pruned: result.pruned };
 }
@@ -139,5 +146,5 @@ function describe(
 async function lifetime(options: SigningKeyAdminOptions): Promise<number> {
   const text = await readFile(options.applicationsPath, 'utf8').catch(() => undefined);
   const apps = text === undefined ? [] : parseApplicationsFile(text, options.applicationsPath).applications;
-  return maxTokenLifetimeSeconds(apps, options.defaultTokenLifetimeSeconds);
+  return maxTokenLifetimeSeconds(apps, options.defaultTokenLifetimeSeconds, options.maxTokenLifetimeSeconds);
 }

@@ -20,6 +20,12 @@ export interface SigningKeysNow {
 export interface SigningKeyRingOptions {
   /** The longest token lifetime the issuer grants now, which keeps retiring keys published. */
   maxTokenLifetimeSeconds: () => Promise<number>;
+  /**
+   * Called once for each version of the file that cannot be used while older keys are still being
+   * served (a torn hand edit, a bad restore): the issuer logs and counts it, so a rotation that
+   * silently never took effect is visible. Called with undefined once a good version is read again.
+   */
+  onStaleKeys?: (problem: IssuerConfigError | undefined) => void;
   now?: () => number;
 }
 
@@ -36,6 +42,8 @@ export class SigningKeyRing {
   private loading: Promise<void> | undefined;
   /** The keys file's signature when `cache` was read; unchanged means no need to read it again. */
   private signature: string | undefined;
+  /** The signature of a version found unusable: not read again until the file changes. */
+  private badSignature: string | undefined;
 
   constructor(path: string, options: SigningKeyRingOptions) {
     this.path = path;
@@ -69,7 +77,7 @@ export class SigningKeyRing {
 
   private async readFile(): Promise<void> {
     const signature = await fileSignature(this.path);
-    if (signature !== undefined && signature === this.signature) return;
+    if (signature !== undefined && (signature === this.signature || signature === this.badSignature)) return;
     const text = await readFile(this.path, 'utf8').catch((cause: unknown) => {
       // Keep serving the last good keys if the file briefly cannot be read; fail only without any.
       if (this.cache) return undefined;
@@ -78,18 +86,36 @@ export class SigningKeyRing {
     if (text === undefined) return;
     if (text === this.cache?.text) {
       this.signature = signature;
+      this.recovered();
       return;
     }
     let stored: StoredSigningKey[];
+    let keys: Map<string, SigningKey>;
     try {
       stored = parseSigningKeysFile(text, this.path).keys;
+      keys = new Map<string, SigningKey>();
+      for (const key of stored) {
+        keys.set(key.kid, this.cache?.keys.get(key.kid) ?? (await toSigningKey(key)));
+      }
     } catch (err) {
-      if (this.cache) return;
-      throw err;
+      if (!this.cache) throw err;
+      // The last good keys keep signing (refusing every token would be worse), but not silently.
+      this.badSignature = signature;
+      const problem =
+        err instanceof IssuerConfigError
+          ? err
+          : new IssuerConfigError(`${this.path}: a key cannot be imported`, { cause: err });
+      this.options.onStaleKeys?.(problem);
+      return;
     }
-    const keys = new Map<string, SigningKey>();
-    for (const key of stored) keys.set(key.kid, this.cache?.keys.get(key.kid) ?? (await toSigningKey(key)));
     this.cache = { text, stored, keys };
     this.signature = signature;
+    this.recovered();
+  }
+
+  private recovered(): void {
+    if (this.badSignature === undefined) return;
+    this.badSignature = undefined;
+    this.options.onStaleKeys?.(undefined);
   }
 }

@@ -79,26 +79,39 @@ export function parseSigningKeysFile(text: string, path: string): SigningKeysFil
   try {
     file = JSON.parse(text) as SigningKeysFile;
   } catch (cause) {
-    throw new IssuerConfigError(`${path} is not valid JSON; delete it to start over with a new key`, {
-      cause,
-    });
+    throw new IssuerConfigError(`${path} is not valid JSON; ${restoreAdvice}`, { cause });
   }
   if (!Array.isArray(file?.keys) || file.keys.length === 0) {
-    throw new IssuerConfigError(`${path} holds no signing key; delete it to start over with a new key`);
+    throw new IssuerConfigError(`${path} holds no signing key; ${restoreAdvice}`);
   }
   for (const key of file.keys) {
-    if (typeof key?.kid !== 'string' || !signingAlgorithms.includes(key.alg) || !key.privateJwk) {
-      throw new IssuerConfigError(`${path}: every key needs kid, alg (ES256 or RS256) and privateJwk`);
+    if (
+      typeof key?.kid !== 'string' ||
+      !signingAlgorithms.includes(key.alg) ||
+      typeof key.privateJwk !== 'object' ||
+      key.privateJwk === null
+    ) {
+      throw new IssuerConfigError(
+        `${path}: every key needs kid, alg (ES256 or RS256) and privateJwk; ${restoreAdvice}`,
+      );
     }
     for (const field of ['createdAt', 'activatesAt'] as const) {
       const value = key[field];
       if ((field === 'createdAt' || value !== undefined) && Number.isNaN(Date.parse(value ?? ''))) {
-        throw new IssuerConfigError(`${path}: key ${key.kid} has an invalid ${field}`);
+        throw new IssuerConfigError(`${path}: key ${key.kid} has an invalid ${field}; ${restoreAdvice}`);
       }
     }
   }
   return file;
 }
+
+/**
+ * Deleting the file would make the issuer create a new key at the next start: every token in flight,
+ * and every verifier's cached JWKS, would then stop matching. Restoring keeps them valid.
+ */
+const restoreAdvice =
+  'restore it from your backup (the running issuer keeps serving the keys it last read); ' +
+  'deleting it makes a new key and every issued token unverifiable';
 
 export async function createStoredSigningKey(
   alg: SigningAlgorithm,
@@ -134,11 +147,40 @@ export async function toSigningKey(stored: StoredSigningKey): Promise<SigningKey
     throw new IssuerConfigError(`signing key ${stored.kid}: unsupported alg ${String(stored.alg)}`);
   }
   const privateKey = (await importJWK(stored.privateJwk, stored.alg)) as CryptoKey;
-  const { d, p, q, dp, dq, qi, ...publicParts } = stored.privateJwk;
   return {
     kid: stored.kid,
     alg: stored.alg,
     privateKey,
-    publicJwk: { ...publicParts, kid: stored.kid, alg: stored.alg, use: 'sig' },
+    publicJwk: { ...publicJwkMembers(stored), kid: stored.kid, alg: stored.alg, use: 'sig' },
   };
+}
+
+/**
+ * The public members of each key type (RFC 7518 §6.2.1, §6.3.1), copied by name: anything else in a
+ * stored key — a private member of a type this code does not know (`k`, `oth`), a typo, a note — is
+ * never published. Built from an allow-list rather than by deleting known private members.
+ */
+const publicMembers: Record<SigningAlgorithm, { kty: string; members: readonly string[] }> = {
+  ES256: { kty: 'EC', members: ['crv', 'x', 'y'] },
+  RS256: { kty: 'RSA', members: ['n', 'e'] },
+};
+
+export function publicJwkMembers(stored: Pick<StoredSigningKey, 'kid' | 'alg' | 'privateJwk'>): JWK {
+  const { kty, members } = publicMembers[stored.alg];
+  const jwk = stored.privateJwk as Record<string, unknown>;
+  if (jwk.kty !== kty) {
+    throw new IssuerConfigError(`signing key ${stored.kid}: alg ${stored.alg} needs a key of type ${kty}`);
+  }
+  const out: Record<string, string> = { kty };
+  for (const name of members) {
+    const value = jwk[name];
+    if (typeof value !== 'string' || value === '') {
+      throw new IssuerConfigError(`signing key ${stored.kid}: public member "${name}" is missing`);
+    }
+    out[name] = value;
+  }
+  if (stored.alg === 'ES256' && out.crv !== 'P-256') {
+    throw new IssuerConfigError(`signing key ${stored.kid}: ES256 needs curve P-256`);
+  }
+  return out as JWK;
 }

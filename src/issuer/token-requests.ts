@@ -48,17 +48,24 @@ export async function readApiTokenRequest(req: IncomingMessage, maxBody: number)
   return { keyId, secret: keySecret, scope: undefined };
 }
 
-/** The permissions to grant: all of the application's, or the requested subset of them. */
+/**
+ * The permissions to grant: all of the application's, or the requested subset of them. Each appears
+ * once, in the order first named: a scope that repeats an entry does not repeat it in the token.
+ */
 export function grantedPermissions(app: Application, requestedScope: string | undefined): string[] {
-  if (!requestedScope) return app.permissions;
-  const requested = requestedScope.split(' ').filter(Boolean);
+  if (!requestedScope) return [...new Set(app.permissions)];
+  const requested = [...new Set(requestedScope.split(' ').filter(Boolean))];
   const unknown = requested.filter((p) => !app.permissions.includes(p));
   if (unknown.length > 0)
     throw new OAuthError('invalid_scope', 'requested scope exceeds the application permissions');
   return requested;
 }
 
-/** RFC 6749 §2.3.1: Basic credentials are form-encoded before base64; accept either method, not both. */
+/**
+ * RFC 6749 §2.3.1: Basic credentials are form-encoded before base64; accept either method, not both. A
+ * body `client_id` next to Basic credentials must name the same client (§2.3.1 allows sending it; a
+ * different one is a confused or forged request, refused rather than silently ignored).
+ */
 function clientCredentials(req: IncomingMessage, form: URLSearchParams): { id: string; secret: string } {
   const header = req.headers.authorization;
   const formId = form.get('client_id');
@@ -67,14 +74,10 @@ function clientCredentials(req: IncomingMessage, form: URLSearchParams): { id: s
     if (formSecret !== null) {
       throw new OAuthError('invalid_request', 'use one client authentication method, not both');
     }
-    const match = /^Basic ([A-Za-z0-9+/=]+)$/.exec(header);
-    const decoded = match ? Buffer.from(match[1] as string, 'base64').toString('utf8') : '';
-    const colon = decoded.indexOf(':');
-    if (colon < 0) throw new OAuthError('invalid_client', 'client authentication failed');
-    const id = formDecode(decoded.slice(0, colon));
-    const secret = formDecode(decoded.slice(colon + 1));
-    if (id === undefined || secret === undefined)
-      throw new OAuthError('invalid_client', 'client authentication failed');
+    const { id, secret } = basicCredentials(header);
+    if (formId !== null && formId !== id) {
+      throw new OAuthError('invalid_request', 'client_id in the body differs from the HTTP Basic client');
+    }
     return { id, secret };
   }
   if (!formId || !formSecret) {
@@ -84,6 +87,23 @@ function clientCredentials(req: IncomingMessage, form: URLSearchParams): { id: s
     );
   }
   return { id: formId, secret: formSecret };
+}
+
+/** RFC 7235 §2.1: the scheme name is case-insensitive (`basic`, `BASIC`), followed by one or more spaces. */
+export function isBasicAuthorization(header: string | undefined): boolean {
+  return header !== undefined && /^basic(?: |$)/i.test(header);
+}
+
+function basicCredentials(header: string): { id: string; secret: string } {
+  const match = /^basic +([A-Za-z0-9+/]+={0,2}) *$/i.exec(header);
+  const decoded = match ? Buffer.from(match[1] as string, 'base64').toString('utf8') : '';
+  const colon = decoded.indexOf(':');
+  if (colon < 0) throw new OAuthError('invalid_client', 'client authentication failed');
+  const id = formDecode(decoded.slice(0, colon));
+  const secret = formDecode(decoded.slice(colon + 1));
+  if (id === undefined || secret === undefined || id === '' || secret === '')
+    throw new OAuthError('invalid_client', 'client authentication failed');
+  return { id, secret };
 }
 
 function parseForm(body: string): URLSearchParams {

@@ -101,6 +101,27 @@ describe('access key lifecycle through the token endpoint', () => {
     expect((await apiToken(key.keyId, key.secret)).status).toBe(401);
   });
 
+  it('an access key past its expiry is refused with invalid_client and audited as key_expired', async () => {
+    const { key } = await createApplication(admin(), {
+      id: 'billing',
+      permissions: ['default:write'],
+      keyExpiresInSeconds: 60,
+    });
+    await start({ rateLimit: false });
+    expect((await apiToken(key.keyId, key.secret)).status).toBe(200);
+    clock += 60_000;
+    const expired = await apiToken(key.keyId, key.secret);
+    expect(expired.status).toBe(401);
+    expect(await expired.json()).toMatchObject({ error: 'invalid_client' });
+    await new Promise((r) => setTimeout(r, 20));
+    await audit.flush();
+    const events = (await readFile(paths.auditLogPath, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(events.at(-1)).toMatchObject({ event: 'token_failed', reason: 'key_expired', keyId: key.keyId });
+  });
+
   // Regression: a cache keyed by mtime + size missed a same-size edit within one timestamp tick.
   it('sees an edit that keeps the file size and modification time', async () => {
     const { key } = await createApplication(admin(), { id: 'billing', permissions: ['default:write'] });
@@ -117,38 +138,42 @@ describe('access key lifecycle through the token endpoint', () => {
 });
 
 describe('failed-authentication rate limit', () => {
-  it('lets other keys from the same address through until the per-address limit, which is higher', async () => {
+  it('limits a guessed key id per key, and lets other keys from the same address through', async () => {
     const a = await createApplication(admin(), { id: 'a', permissions: ['default:write'] });
+    const guessed = await createApplication(admin(), { id: 'guessed', permissions: ['default:read'] });
     await start(); // 3 per key, 15 per address by default
-    for (let i = 0; i < 3; i++) expect((await apiToken('trk_guessed', 'nope')).status).toBe(401);
-    expect((await apiToken('trk_guessed', 'nope')).status).toBe(429);
+    for (let i = 0; i < 3; i++) expect((await apiToken(guessed.key.keyId, 'nope')).status).toBe(401);
+    expect((await apiToken(guessed.key.keyId, 'nope')).status).toBe(429);
     // A worker behind the same NAT address is not locked out by someone else's guessing.
     expect((await apiToken(a.key.keyId, a.key.secret)).status).toBe(200);
   });
 
-  it('answers the request that crosses the limit with 429 and Retry-After, and recovers after the window', async () => {
+  it('answers the failed attempt that crosses the limit with 429 and Retry-After, and recovers after the window', async () => {
     const { key } = await createApplication(admin(), { id: 'billing', permissions: ['default:write'] });
     await start();
     for (let i = 0; i < 3; i++) expect((await apiToken(key.keyId, 'wrong')).status).toBe(401);
-    const limited = await apiToken(key.keyId, key.secret); // even the right secret: the limit comes first
+    const limited = await apiToken(key.keyId, 'wrong');
     expect(limited.status).toBe(429);
     expect(limited.headers.get('retry-after')).toBe('10');
     expect(await limited.json()).toMatchObject({ error: 'rate_limited' });
-    clock += 5_000;
-    expect((await apiToken(key.keyId, key.secret)).headers.get('retry-after')).toBe('5');
-    clock += 5_001;
+    // The right secret is never refused by the limit.
     expect((await apiToken(key.keyId, key.secret)).status).toBe(200);
+    clock += 5_000;
+    expect((await apiToken(key.keyId, 'wrong')).headers.get('retry-after')).toBe('5');
+    clock += 10_001;
+    expect((await apiToken(key.keyId, 'wrong')).status).toBe(401);
   });
 
   it('limits per key id across client addresses, and per client address across key ids', async () => {
     const a = await createApplication(admin(), { id: 'a', permissions: ['default:write'] });
     const b = await createAccessKey(admin(), 'a');
     await start({ rateLimit: { maxFailures: 3, maxFailuresPerIp: 4, windowSeconds: 10 } });
-    // Four different unknown ids from one address: the fifth request from it is limited.
+    // Four different unknown ids from one address: the fifth failure from it is limited.
     for (const id of ['trk_x1', 'trk_x2', 'trk_x3', 'trk_x4']) {
       expect((await apiToken(id, 'nope')).status).toBe(401);
     }
-    expect((await apiToken(b.keyId, b.secret)).status).toBe(429);
+    expect((await apiToken(b.keyId, 'nope')).status).toBe(429);
+    expect((await apiToken(b.keyId, b.secret)).status).toBe(200);
     expect(a.key.keyId).not.toBe(b.keyId);
     const text = await metrics.registry.metrics();
     expect(text).toMatch(/tokenrelay_issuer_rate_limited_total\{scope="ip"\} 1/);

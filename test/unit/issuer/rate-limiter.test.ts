@@ -17,17 +17,20 @@ describe('SlidingWindowLimiter', () => {
     expect(limiter.blockedForMs('ip:a')).toBe(400); // sliding: the failure at 400 still counts
   });
 
-  it('forgets the least recently failed subject beyond maxSubjects', () => {
+  it('forgets the least recently failed subject below the limit beyond maxSubjects', () => {
     const limiter = new SlidingWindowLimiter({
-      maxFailures: 1,
+      maxFailures: 2,
       windowMs: 1000,
       maxSubjects: 2,
       now: () => 0,
     });
     for (const s of ['a', 'b', 'c']) limiter.recordFailure(s);
-    expect([limiter.blockedForMs('a'), limiter.blockedForMs('b'), limiter.blockedForMs('c')]).toEqual([
-      0, 1000, 1000,
-    ]);
+    expect(limiter.size()).toEqual({ counting: 2, blocked: 0 });
+    limiter.recordFailure('b');
+    expect(limiter.blockedForMs('b')).toBe(1000);
+    // 'a' was forgotten: its next failure is its first again.
+    limiter.recordFailure('a');
+    expect(limiter.blockedForMs('a')).toBe(0);
   });
 
   it('rejects unusable options naming the option', () => {
