@@ -1,9 +1,11 @@
 import { execFile, spawn } from 'node:child_process';
-import { access, mkdir, rename, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { access, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
+import { packageRoot } from '../package-root.js';
 import { DevStackError } from './errors.js';
 
 const run = promisify(execFile);
@@ -28,29 +30,44 @@ export interface BuildProgress {
   current: string;
 }
 
+export interface BuildOptions {
+  onProgress?: (p: BuildProgress) => void;
+  onBuildStart?: () => void;
+}
+
+function tokenrelayCacheHome(): string {
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'tokenrelay');
+}
+
 export function temporalServerCacheDir(version: string = TEMPORAL_SERVER_VERSION): string {
-  const cacheHome = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
-  return join(cacheHome, 'tokenrelay', `temporal-server-${version}`);
+  return join(tokenrelayCacheHome(), `temporal-server-${version}`);
+}
+
+/** `TOKENRELAY_TEMPORAL_SERVER`, a prebuilt binary that replaces either build, when set. */
+async function overrideBinary(): Promise<string | undefined> {
+  const override = process.env.TOKENRELAY_TEMPORAL_SERVER;
+  if (!override) return undefined;
+  await access(override).catch(() => {
+    throw new DevStackError(
+      'devstack.invalid_state',
+      `TOKENRELAY_TEMPORAL_SERVER=${override} does not exist`,
+    );
+  });
+  return override;
 }
 
 /**
- * Path to a Temporal server binary of `version`, building it with `go install` into a cache outside
- * the project on first use. `TOKENRELAY_TEMPORAL_SERVER` points at a prebuilt binary instead.
+ * Path to the stock Temporal server binary of `version` (Temporal's own authorizer and claim mapper),
+ * building it with `go install` into a cache outside the project on first use. Kept for comparisons
+ * (benchmarks); the dev stack runs {@link ensureTokenrelayServer}. `TOKENRELAY_TEMPORAL_SERVER`
+ * points at a prebuilt binary instead.
  */
 export async function ensureTemporalServer(
-  options: { version?: string; onProgress?: (p: BuildProgress) => void; onBuildStart?: () => void } = {},
+  options: BuildOptions & { version?: string } = {},
 ): Promise<string> {
   const version = options.version ?? TEMPORAL_SERVER_VERSION;
-  const override = process.env.TOKENRELAY_TEMPORAL_SERVER;
-  if (override) {
-    await access(override).catch(() => {
-      throw new DevStackError(
-        'devstack.invalid_state',
-        `TOKENRELAY_TEMPORAL_SERVER=${override} does not exist`,
-      );
-    });
-    return override;
-  }
+  const override = await overrideBinary();
+  if (override) return override;
   const dir = temporalServerCacheDir(version);
   const binary = join(dir, 'server');
   if (await builtVersionMatches(binary, version)) return binary;
@@ -60,7 +77,11 @@ export async function ensureTemporalServer(
   const staging = `${dir}.partial-${process.pid}`;
   await rm(staging, { recursive: true, force: true });
   await mkdir(staging, { recursive: true });
-  await goInstall(staging, version, options.onProgress);
+  await runGo(
+    ['install', '-v', '-tags', 'disable_grpc_modules', `${MODULE}@${version}`],
+    { cwd: staging, env: { GOBIN: staging } },
+    options.onProgress,
+  );
   await mkdir(dir, { recursive: true });
   // Rename into place so a concurrent `dev up` never runs a half-written binary.
   await rename(join(staging, 'server'), binary);
@@ -74,10 +95,112 @@ export async function ensureTemporalServer(
   return binary;
 }
 
-async function builtVersionMatches(binary: string, version: string): Promise<boolean> {
+/** The Go build of tokenrelay's server (server/ in the package): the recipe is part of the cache key. */
+const TOKENRELAY_BUILD_ARGS = ['build', '-v', '-trimpath', '-tags', 'disable_grpc_modules'] as const;
+const TOKENRELAY_BUILD_NAME = 'temporal-tokenrelay';
+
+/** The server/ Go module of this package. */
+export function tokenrelayServerSourceDir(): string {
+  return join(packageRoot(), 'server');
+}
+
+/**
+ * A hash of what goes into the tokenrelay server binary: every non-test .go file of `sourceDir`,
+ * go.mod and go.sum (paths and contents), plus the build recipe. Tests and docs do not change the
+ * binary, so they do not cause a rebuild.
+ */
+export async function serverSourceHash(sourceDir: string = tokenrelayServerSourceDir()): Promise<string> {
+  const files = (await goSourceFiles(sourceDir)).sort();
+  if (!files.some((f) => f === 'go.mod')) {
+    throw new DevStackError(
+      'devstack.invalid_state',
+      `${sourceDir} holds no go.mod: the tokenrelay Temporal server sources are missing (set TOKENRELAY_TEMPORAL_SERVER to a prebuilt binary instead)`,
+    );
+  }
+  const hash = createHash('sha256');
+  hash.update(`${TOKENRELAY_BUILD_ARGS.join(' ')}\0CGO_ENABLED=0\0`);
+  for (const file of files) {
+    hash.update(`${file}\0`);
+    hash.update(await readFile(join(sourceDir, file)));
+    hash.update('\0');
+  }
+  return hash.digest('hex');
+}
+
+async function goSourceFiles(dir: string, root: string = dir): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch((cause: NodeJS.ErrnoException) => {
+    if (cause.code === 'ENOENT') return [];
+    throw cause;
+  });
+  const out: string[] = [];
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (!entry.name.startsWith('.') && entry.name !== 'testdata')
+        out.push(...(await goSourceFiles(path, root)));
+      continue;
+    }
+    const isSource = entry.name.endsWith('.go') && !entry.name.endsWith('_test.go');
+    if (isSource || (dir === root && (entry.name === 'go.mod' || entry.name === 'go.sum'))) {
+      // Forward slashes, so the key is the same on every platform.
+      out.push(relative(root, path).split(sep).join('/'));
+    }
+  }
+  return out;
+}
+
+/** Where the build of sources with `hash` lives; a change of any source gets a folder of its own. */
+export function tokenrelayServerCacheDir(hash: string): string {
+  return join(tokenrelayCacheHome(), `temporal-server-tokenrelay-${hash.slice(0, 16)}`);
+}
+
+/**
+ * Path to tokenrelay's Temporal server (the pinned Temporal version with tokenrelay's claim mapper
+ * and authorizer, see server/README.md), built with `go build` from the package's server/ module into
+ * the cache on first use and whenever its sources change. `TOKENRELAY_TEMPORAL_SERVER` points at a
+ * prebuilt binary instead.
+ */
+export async function ensureTokenrelayServer(
+  options: BuildOptions & { sourceDir?: string } = {},
+): Promise<string> {
+  const override = await overrideBinary();
+  if (override) return override;
+  const sourceDir = options.sourceDir ?? tokenrelayServerSourceDir();
+  const dir = tokenrelayServerCacheDir(await serverSourceHash(sourceDir));
+  const binary = join(dir, 'server');
+  if (await builtVersionMatches(binary, TEMPORAL_SERVER_VERSION, TOKENRELAY_BUILD_NAME)) return binary;
+
+  await assertGo();
+  options.onBuildStart?.();
+  const staging = `${dir}.partial-${process.pid}`;
+  await rm(staging, { recursive: true, force: true });
+  await mkdir(staging, { recursive: true });
+  try {
+    await runGo(
+      [...TOKENRELAY_BUILD_ARGS, '-o', join(staging, 'server'), '.'],
+      { cwd: sourceDir },
+      options.onProgress,
+    );
+    await mkdir(dir, { recursive: true });
+    // Rename into place so a concurrent `dev up` never runs a half-written binary.
+    await rename(join(staging, 'server'), binary);
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+  if (!(await builtVersionMatches(binary, TEMPORAL_SERVER_VERSION, TOKENRELAY_BUILD_NAME))) {
+    throw new DevStackError(
+      'devstack.build_failed',
+      `the built ${binary} does not report ${TOKENRELAY_BUILD_NAME} version ${TEMPORAL_SERVER_VERSION}`,
+    );
+  }
+  return binary;
+}
+
+async function builtVersionMatches(binary: string, version: string, name?: string): Promise<boolean> {
   try {
     const { stdout } = await run(binary, ['--version'], { timeout: 10_000 });
-    return stdout.trim().endsWith(version.replace(/^v/, ''));
+    const line = stdout.trim();
+    return line.endsWith(version.replace(/^v/, '')) && (name === undefined || line.startsWith(`${name} `));
   } catch {
     return false;
   }
@@ -96,10 +219,16 @@ async function assertGo(): Promise<void> {
   }
 }
 
-function goInstall(gobin: string, version: string, onProgress?: (p: BuildProgress) => void): Promise<void> {
+/** Runs one `go` command with CGO off, reporting each line of its -v output as progress. */
+function runGo(
+  args: readonly string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv },
+  onProgress?: (p: BuildProgress) => void,
+): Promise<void> {
   const started = Date.now();
-  const child = spawn('go', ['install', '-v', '-tags', 'disable_grpc_modules', `${MODULE}@${version}`], {
-    env: { ...process.env, GOBIN: gobin, CGO_ENABLED: '0' },
+  const child = spawn('go', args, {
+    cwd: options.cwd,
+    env: { ...process.env, ...options.env, CGO_ENABLED: '0' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const tail: string[] = [];
@@ -115,18 +244,17 @@ function goInstall(gobin: string, version: string, onProgress?: (p: BuildProgres
       current: line.replace(/^go: downloading /, ''),
     });
   });
+  const what = `go ${args.filter((a) => a !== '-v').join(' ')}`;
   return new Promise((resolve, reject) => {
     child.on('error', (cause) =>
-      reject(
-        new DevStackError('devstack.build_failed', `cannot run go install: ${cause.message}`, { cause }),
-      ),
+      reject(new DevStackError('devstack.build_failed', `cannot run ${what}: ${cause.message}`, { cause })),
     );
     child.on('close', (code) => {
       if (code === 0) return resolve();
       reject(
         new DevStackError(
           'devstack.build_failed',
-          `go install ${MODULE}@${version} exited with ${code}. Last output:\n${tail.join('\n')}`,
+          `${what} exited with ${code}. Last output:\n${tail.join('\n')}`,
         ),
       );
     });
