@@ -7,7 +7,8 @@ import { devTls } from '../../src/devstack/dev-config.js';
 import { devLayout } from '../../src/devstack/layout.js';
 import { loadOrCreateSigningKeys } from '../../src/issuer/signing-keys.js';
 import type { AuthRejectedEvent } from '../../src/temporal/auth-interceptors.js';
-import { connectClient } from '../../src/temporal/connect.js';
+import { connectClient, connectWorker } from '../../src/temporal/connect.js';
+import { TemporalConnectError } from '../../src/temporal/errors.js';
 import { devConfig, grpcCodeOf, issueToken } from './helpers.js';
 
 const config = devConfig();
@@ -156,4 +157,38 @@ describe('the client auth interceptor on the real server', () => {
       token.stop();
     }
   });
+
+  it.each([
+    ['connectClient', connectClient],
+    ['connectWorker', connectWorker],
+  ] as const)(
+    '%s reports a token refused at connect as such, with what to check, not as an address or TLS problem',
+    async (_name, connect) => {
+      // The demo API's token: signed by the same issuer, but for another audience.
+      const wrongAudience = await issueToken(config, 'apiClient');
+      const token = new RefreshingToken({
+        source: async () => ({ token: wrongAudience, expiresAt: Date.now() + 60_000 }),
+      });
+      try {
+        const error = await connect({ address: config.temporal.address, tls: devTls(config), token }).then(
+          async (connection) => {
+            await connection.close();
+            return undefined;
+          },
+          (err: unknown) => err,
+        );
+        expect(error).toBeInstanceOf(TemporalConnectError);
+        const e = error as TemporalConnectError;
+        expect(e.code).toBe('temporal.token_rejected');
+        expect(['permission_denied', 'unauthenticated']).toContain(e.reason);
+        expect(e.message).toMatch(/refused the token \((PermissionDenied|Unauthenticated)/);
+        expect(e.message).toMatch(/`aud`.*permissions.*`kid`.*expired/);
+        expect(e.message).toContain(`aud "${config.demoApi.audience}"`);
+        expect(e.message).not.toMatch(/check the address|TLS handshake/);
+        expect(e.message).not.toContain(wrongAudience);
+      } finally {
+        token.stop();
+      }
+    },
+  );
 });
