@@ -194,11 +194,13 @@ export function registerTokenCommands(program: Command): void {
       const c = info.children;
       process.stdout.write(
         [
-          `workflow:    ${opts.workflowId}`,
+          `workflow:    ${opts.workflowId}${info.workflowType ? ` (${info.workflowType})` : ''}`,
+          `parent:      ${info.parentWorkflowId ?? '-'}`,
           `version:     ${info.version}`,
           `fingerprint: ${info.fingerprint ?? '-'}`,
           `updated at:  ${info.updatedAt ?? '-'}`,
-          `children:    ${c.reached} reached, ${c.pending} pending, ${c.excluded} excluded, ${c.skipped} skipped`,
+          `children:    ${c.reached} reached, ${c.unconfirmed ?? 0} unconfirmed, ${c.pending} pending, ` +
+            `${c.excluded} excluded, ${c.skipped} skipped`,
           '',
         ].join('\n'),
       );

@@ -4,34 +4,17 @@ import type { Client } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time.js';
 import { TokenRelayError } from '../errors.js';
-import { apiTokenInfoQuery } from './messages.js';
+import { type ApiTokenChildInfo, type ApiTokenInfo, apiTokenInfoQuery } from './messages.js';
 
 /** One child as its parent records it (`apiTokenInfo().childList`). */
-export interface TreeChildInfo {
-  workflowId: string;
-  workflowType: string;
-  /** false: started with propagateApiToken:false, never receives a token. */
-  propagate: boolean;
-  /** starting: start in flight; running; skipped: could not be signalled any more (closed). */
-  state: 'starting' | 'running' | 'skipped';
-  /** Newest version the server accepted for this child (start input or handoff signal). */
-  sentVersion: number;
-  /** Newest version the child itself confirmed holding (ack, or start input). */
-  confirmedVersion: number;
-}
+export type TreeChildInfo = ApiTokenChildInfo;
 
 /**
- * The part of the `apiTokenInfo` answer a walk reads. Fields a workflow of an older release does not
- * answer are optional: such a node shows no type or parent and counts as a leaf.
+ * The part of the `apiTokenInfo` answer a walk reads. Release 0.1.0 answers without `workflowType`,
+ * `parentWorkflowId` and `childList`: such a node shows no type or parent and counts as a leaf.
  */
-export interface TreeNodeInfo {
-  version: number;
-  fingerprint: string | null;
-  updatedAt: string | null;
-  workflowType?: string;
-  parentWorkflowId?: string | null;
-  childList?: readonly TreeChildInfo[];
-}
+export type TreeNodeInfo = Pick<ApiTokenInfo, 'version' | 'fingerprint' | 'updatedAt'> &
+  Partial<Pick<ApiTokenInfo, 'workflowType' | 'parentWorkflowId' | 'childList'>>;
 
 /** Asks one workflow for its `apiTokenInfo`; the walk's only contact with Temporal. */
 export type ApiTokenInfoReader = (workflowId: string) => Promise<TreeNodeInfo>;
@@ -292,7 +275,8 @@ function nodeOf(
   else if (parent && !excluded && info.version < parent.version) status = 'lagging';
   return {
     workflowId: item.workflowId,
-    workflowType: info?.workflowType ?? entry?.workflowType ?? null,
+    // '' is how a parent of release 0.1.0 carried over a child it did not know the type of.
+    workflowType: info?.workflowType || entry?.workflowType || null,
     depth: item.depth,
     parentWorkflowId: parent?.workflowId ?? info?.parentWorkflowId ?? null,
     version,
@@ -377,7 +361,7 @@ function infoReader(client: Client, timeoutMs: number): ApiTokenInfoReader {
   return (workflowId) =>
     client.withDeadline(Date.now() + timeoutMs, () =>
       client.workflow.getHandle(workflowId).query(apiTokenInfoQuery),
-    ) as Promise<TreeNodeInfo>;
+    );
 }
 
 function durationMs(value: Duration | undefined, fallback: number): number {
