@@ -89,13 +89,7 @@ export {
 } from './stateful/client.js';
 export { StatefulError, type StatefulErrorCode } from './stateful/errors.js';
 export { ApiTokenGuardError, type ApiTokenGuardErrorCode } from './stateful/guard-errors.js';
-export type {
-  ApiAccess,
-  ApiTokenChildInfo,
-  ApiTokenChildren,
-  ApiTokenEnvelope,
-  ApiTokenInfo,
-} from './stateful/messages.js';
+export type { ApiAccess, ApiTokenEnvelope, ApiTokenInfo } from './stateful/messages.js';
 export {
   assertTokenEncrypted,
   type CodecProbe,
