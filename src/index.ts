@@ -89,7 +89,13 @@ export {
 } from './stateful/client.js';
 export { StatefulError, type StatefulErrorCode } from './stateful/errors.js';
 export { ApiTokenGuardError, type ApiTokenGuardErrorCode } from './stateful/guard-errors.js';
-export type { ApiAccess, ApiTokenEnvelope, ApiTokenInfo } from './stateful/messages.js';
+export type {
+  ApiAccess,
+  ApiTokenChildInfo,
+  ApiTokenChildren,
+  ApiTokenEnvelope,
+  ApiTokenInfo,
+} from './stateful/messages.js';
 export {
   assertTokenEncrypted,
   type CodecProbe,
@@ -118,6 +124,7 @@ export {
   bearerTokenInterceptor,
 } from './temporal/auth-interceptors.js';
 export {
+  type ClientConnection,
   type ConnectClientOptions,
   type ConnectOptions,
   connectClient,
