@@ -76,7 +76,7 @@ export async function runRotationTour(
   );
   const firstJti = String(decodeJwt(first.token).jti);
   await waitUntil(
-    async () => ((await apiStats(config)).acceptedByJti[firstJti] ?? 0) >= ids.length,
+    async () => ((await apiStats(config, firstJti)).acceptedByJti[firstJti] ?? 0) >= ids.length,
     60_000,
     'the first API calls',
   );
@@ -94,7 +94,7 @@ export async function runRotationTour(
   await waitUntil(
     async () => {
       const reached = await versionsReached(rotator, ids, heldBefore + 1);
-      const stats = await apiStats(config);
+      const stats = await apiStats(config, secondJti);
       progress.update(reached, stats, secondJti);
       return reached === ids.length;
     },
@@ -113,13 +113,13 @@ export async function runRotationTour(
   const watchUntil = Date.now() + 4_000;
   while (Date.now() < watchUntil) {
     await sleep(1_000);
-    const stats = await apiStats(config);
+    const stats = await apiStats(config, secondJti);
     say(
       `  API calls with v2: ${stats.acceptedByJti[secondJti] ?? 0} accepted, ` +
         `${totalRejected(stats) - totalRejected(beforeRevocation)} rejected since the revocation`,
     );
   }
-  const after = await apiStats(config);
+  const after = await apiStats(config, secondJti);
   const oldTokenRefused = await refused(config, first.token);
   return {
     rootWorkflowId: TOUR_ROOT_ID,
@@ -163,8 +163,12 @@ async function versionsReached(client: Client, ids: string[], version: number): 
   return infos.filter((info) => info !== undefined && info.version >= version).length;
 }
 
-async function apiStats(config: DevConfig): Promise<DemoApiStats> {
-  const res = await fetch(`${config.demoApi.url}/stats`, { signal: AbortSignal.timeout(5_000) });
+/** The API's counters; per-token counts only for the token ids named (the API lists none by itself). */
+async function apiStats(config: DevConfig, ...jtis: string[]): Promise<DemoApiStats> {
+  const query = jtis.map((jti) => `jti=${encodeURIComponent(jti)}`).join('&');
+  const res = await fetch(`${config.demoApi.url}/stats${query ? `?${query}` : ''}`, {
+    signal: AbortSignal.timeout(5_000),
+  });
   return (await res.json()) as DemoApiStats;
 }
 

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
+  customFetch,
   decodeProtectedHeader,
   errors,
   type JSONWebKeySet,
@@ -10,6 +11,7 @@ import {
   type JWTVerifyGetKey,
   jwtVerify,
 } from 'jose';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { TokenRelayError } from '../errors.js';
 import { isPermission } from './permissions.js';
 
@@ -52,6 +54,11 @@ export interface ValidateTokenOptions {
    * `kid` shows up), a path to a JWKS file, or the key set itself.
    */
   jwks: URL | string | JSONWebKeySet;
+  /**
+   * CA certificate(s), PEM, trusted for an `https` JWKS URL instead of the system's: for an issuer
+   * with a private CA (the dev stack's). Default: the system's trust store.
+   */
+  jwksCa?: string | Buffer;
   /** Required `iss`. */
   issuer: string;
   /** Required `aud` (one of the token's audiences). */
@@ -110,7 +117,7 @@ export function createTokenValidator(
   if (!(Number.isInteger(maxTokenBytes) && maxTokenBytes > 0)) {
     throw new TypeError('ValidateTokenOptions.maxTokenBytes must be a positive integer');
   }
-  const keys = keySet(options.jwks);
+  const keys = keySet(options.jwks, options.jwksCa);
   return async (token) => {
     if (typeof token === 'string' && Buffer.byteLength(token) > maxTokenBytes) {
       throw new TokenValidationError('token.malformed', `the token is larger than ${maxTokenBytes} bytes`);
@@ -138,10 +145,10 @@ export function validateToken(token: string, options: ValidateTokenOptions): Pro
   return createTokenValidator(options)(token);
 }
 
-function keySet(jwks: ValidateTokenOptions['jwks']): JWTVerifyGetKey {
-  if (jwks instanceof URL) return createRemoteJWKSet(jwks);
+function keySet(jwks: ValidateTokenOptions['jwks'], ca: string | Buffer | undefined): JWTVerifyGetKey {
+  if (jwks instanceof URL) return remoteKeySet(jwks, ca);
   if (typeof jwks === 'string') {
-    if (/^https?:\/\//.test(jwks)) return createRemoteJWKSet(new URL(jwks));
+    if (/^https?:\/\//.test(jwks)) return remoteKeySet(new URL(jwks), ca);
     let parsed: JSONWebKeySet;
     try {
       parsed = JSON.parse(readFileSync(jwks, 'utf8')) as JSONWebKeySet;
@@ -154,6 +161,22 @@ function keySet(jwks: ValidateTokenOptions['jwks']): JWTVerifyGetKey {
   }
   if (!Array.isArray(jwks?.keys)) throw new TypeError('ValidateTokenOptions.jwks must have a "keys" array');
   return createLocalJWKSet(jwks);
+}
+
+function remoteKeySet(url: URL, ca: string | Buffer | undefined): JWTVerifyGetKey {
+  if (ca === undefined) return createRemoteJWKSet(url);
+  // One pool per validator, trusting only the given CA for the JWKS host.
+  const dispatcher = new Agent({ connect: { ca, timeout: 5_000 } });
+  return createRemoteJWKSet(url, {
+    [customFetch]: (input, init) =>
+      undiciFetch(input, {
+        method: init.method,
+        headers: Object.fromEntries(init.headers),
+        redirect: init.redirect,
+        signal: init.signal,
+        dispatcher,
+      }) as unknown as Promise<Response>,
+  });
 }
 
 // Checked before any key lookup, so a token with a forbidden alg or without kid never costs a JWKS fetch.
