@@ -35,6 +35,12 @@ export interface IssuerConfig {
    */
   allowInsecureHttp: boolean;
   /**
+   * With `tls`: also serve plain HTTP on this port of 127.0.0.1 (never another address), for local
+   * tools that cannot trust a private CA yet. Off by default; the dev stack uses it while its tools
+   * move to HTTPS.
+   */
+  loopbackHttpPort?: number;
+  /**
    * Reverse proxies whose `X-Forwarded-For` is believed (IP addresses or CIDR blocks). Without this
    * every client behind a proxy shares the proxy's address in the rate limit and the audit log.
    * Default none.
@@ -126,6 +132,7 @@ export function resolveIssuerConfig(
     maxTokenLifetimeSeconds: raw.maxTokenLifetimeSeconds ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS,
     ...(tls ? { tls } : {}),
     allowInsecureHttp: raw.allowInsecureHttp ?? false,
+    ...(raw.loopbackHttpPort !== undefined ? { loopbackHttpPort: raw.loopbackHttpPort } : {}),
     trustedProxies: raw.trustedProxies ?? [],
     applicationsPath: resolve(base, raw.applicationsPath ?? 'applications.json'),
     signingKeysPath: resolve(base, raw.signingKeysPath ?? 'signing-keys.json'),
@@ -177,6 +184,14 @@ export function resolveIssuerConfig(
     throw new IssuerConfigError(
       `${path}: plain HTTP on ${config.host} would carry client secrets unencrypted; configure "tls" (certPath, keyPath), listen on a loopback address, or set "allowInsecureHttp": true behind a TLS-terminating proxy`,
     );
+  }
+  if (config.loopbackHttpPort !== undefined) {
+    const p = config.loopbackHttpPort;
+    if (!config.tls || !Number.isInteger(p) || p < 0 || p > 65535) {
+      throw new IssuerConfigError(
+        `${path}: "loopbackHttpPort" is an integer 0-65535 and goes with "tls" (without it the issuer already speaks plain HTTP)`,
+      );
+    }
   }
   if (!Array.isArray(config.trustedProxies) || !config.trustedProxies.every((p) => typeof p === 'string')) {
     throw new IssuerConfigError(`${path}: "trustedProxies" must be a list of IP addresses or CIDR blocks`);

@@ -6,7 +6,7 @@ import { AuditLog } from './audit-log.js';
 import { bootstrapCredentialFromEnv } from './bootstrap-credential.js';
 import { jwksMaxAgeSeconds, loadIssuerConfig } from './config.js';
 import { IssuerMetrics } from './issuer-metrics.js';
-import { createIssuerServer, type IssuerLogEvent } from './server.js';
+import { createIssuerServers, type IssuerLogEvent } from './server.js';
 import { SigningKeyRing } from './signing-key-ring.js';
 import { readOrCreateSigningKeysFile } from './signing-keys.js';
 import { type CertificateReloader, readTlsFiles, watchTlsFiles } from './tls-files.js';
@@ -16,6 +16,8 @@ export interface RunningIssuer {
   server: Server | HttpsServer;
   /** `https://…` when the config has `tls`, else `http://…`. */
   url: string;
+  /** `http://127.0.0.1:<port>` of the extra plain listener when `loopbackHttpPort` is set. */
+  loopbackHttpUrl?: string;
   metrics: IssuerMetrics;
   close(): Promise<void>;
 }
@@ -71,22 +73,27 @@ export async function startIssuer(
   await signingKeys.current();
   const tlsFiles = config.tls ? await readTlsFiles(config.tls) : undefined;
   const audit = new AuditLog(config.auditLogPath);
-  const server = createIssuerServer({
-    issuer: config.issuer,
-    audience: config.audience,
-    defaultTokenLifetimeSeconds: config.defaultTokenLifetimeSeconds,
-    maxTokenLifetimeSeconds: config.maxTokenLifetimeSeconds,
-    applications,
-    signingKeys,
-    jwksMaxAgeSeconds: jwksMaxAgeSeconds(config),
-    rateLimit: config.rateLimit,
-    trustedProxies: config.trustedProxies,
-    ...(bootstrap ? { bootstrap } : {}),
-    ...(tlsFiles ? { tls: tlsFiles } : {}),
-    audit: (event) => audit.record(event),
-    metrics,
-    log,
-  });
+  const servers = createIssuerServers(
+    {
+      issuer: config.issuer,
+      audience: config.audience,
+      defaultTokenLifetimeSeconds: config.defaultTokenLifetimeSeconds,
+      maxTokenLifetimeSeconds: config.maxTokenLifetimeSeconds,
+      applications,
+      signingKeys,
+      jwksMaxAgeSeconds: jwksMaxAgeSeconds(config),
+      rateLimit: config.rateLimit,
+      trustedProxies: config.trustedProxies,
+      ...(bootstrap ? { bootstrap } : {}),
+      ...(tlsFiles ? { tls: tlsFiles } : {}),
+      audit: (event) => audit.record(event),
+      metrics,
+      log,
+    },
+    { plainLoopback: config.loopbackHttpPort !== undefined },
+  );
+  const server = servers.main;
+  const plain = servers.plainLoopback;
   let reloader: CertificateReloader | undefined;
   if (config.tls) {
     reloader = await watchTlsFiles(config.tls, {
@@ -105,21 +112,33 @@ export async function startIssuer(
       },
     });
   }
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => resolve());
-  });
+  const listen = (s: typeof server, port: number, host: string) =>
+    new Promise<void>((resolve, reject) => {
+      s.once('error', reject);
+      s.listen(port, host, () => resolve());
+    });
+  await listen(server, config.port, config.host);
+  if (plain) {
+    await listen(plain, config.loopbackHttpPort as number, '127.0.0.1');
+    const url = `http://127.0.0.1:${(plain.address() as AddressInfo).port}`;
+    log({ event: 'loopback_http_listening', url, note: 'plain HTTP for local tools; loopback only' });
+  }
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const closeOne = (s: typeof server) =>
+    new Promise<void>((resolve) => {
+      s.close(() => resolve());
+      s.closeIdleConnections();
+    });
   return {
     server,
     url: `${config.tls ? 'https' : 'http'}://${host}:${port}`,
+    ...(plain ? { loopbackHttpUrl: `http://127.0.0.1:${(plain.address() as AddressInfo).port}` } : {}),
     metrics,
-    close: () =>
-      new Promise<void>((resolve) => {
-        reloader?.stop();
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      }).then(() => audit.flush()),
+    close: async () => {
+      reloader?.stop();
+      await Promise.all([closeOne(server), ...(plain ? [closeOne(plain)] : [])]);
+      await audit.flush();
+    },
   };
 }

@@ -87,7 +87,8 @@ export interface IssuerLogEvent {
     | 'state_file_unreadable'
     | 'state_file_recovered'
     | 'tls_reloaded'
-    | 'tls_reload_failed';
+    | 'tls_reload_failed'
+    | 'loopback_http_listening';
   [field: string]: string | number | undefined;
 }
 
@@ -120,6 +121,18 @@ export function createIssuerServer(
 export function createIssuerServer(options: IssuerOptions & { tls?: undefined }): Server;
 export function createIssuerServer(options: IssuerOptions): Server | HttpsServer;
 export function createIssuerServer(options: IssuerOptions): Server | HttpsServer {
+  return createIssuerServers(options).main;
+}
+
+/**
+ * The issuer's server and, with `plainLoopback`, a second plain-HTTP server sharing its state (limits,
+ * metrics, keys) for the caller to listen with on a loopback address only: an explicit way for local
+ * tools that cannot trust a private CA yet to keep working while the main listener speaks HTTPS.
+ */
+export function createIssuerServers(
+  options: IssuerOptions,
+  extra: { plainLoopback?: boolean } = {},
+): { main: Server | HttpsServer; plainLoopback: Server | undefined } {
   const keys = signingKeysSource(options.signingKeys);
   const now = options.now ?? Date.now;
   const maxBody = options.maxBodyBytes ?? 16 * 1024;
@@ -372,14 +385,16 @@ export function createIssuerServer(options: IssuerOptions): Server | HttpsServer
     });
     route(req, res, attempt).catch((err: unknown) => fail(req, res, attempt, err));
   };
-  const server = options.tls
+  const main = options.tls
     ? createHttpsServer(
         { ...serverOptions, cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' },
         handler,
       )
     : createServer(serverOptions, handler);
-  server.on('clientError', answerClientError);
-  return server;
+  main.on('clientError', answerClientError);
+  const plainLoopback = extra.plainLoopback ? createServer(serverOptions, handler) : undefined;
+  plainLoopback?.on('clientError', answerClientError);
+  return { main, plainLoopback };
 }
 
 type BootstrapResult = NonNullable<ReturnType<typeof checkBootstrapCredential>>;

@@ -6,7 +6,7 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
-import { Agent } from 'undici';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClientCredentialsTokenSource } from '../../../src/auth/client-credentials.js';
 import {
@@ -75,6 +75,7 @@ beforeAll(async () => {
       audience: 'tls-test',
       port: 0,
       tls: { certPath: 'issuer.pem', keyPath: 'issuer-key.pem', reloadIntervalMs: 100 },
+      loopbackHttpPort: 0,
     }),
   );
   const { key } = await createApplication(
@@ -106,8 +107,21 @@ describe('F4 no HTTPS', () => {
     expect(JSON.parse(Buffer.from(payload as string, 'base64url').toString()).iss).toBe(
       'https://127.0.0.1:0',
     );
-    const jwks = await fetch(`${issuer.url}/.well-known/jwks.json`, { dispatcher: agent } as RequestInit);
+    const jwks = await undiciFetch(`${issuer.url}/.well-known/jwks.json`, { dispatcher: agent });
     expect(jwks.status).toBe(200);
+  });
+
+  it('serves plain HTTP only on the explicit loopback listener, with the same applications', async () => {
+    expect(issuer.loopbackHttpUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const res = await fetch(`${issuer.loopbackHttpUrl}/oauth/token`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${credentials.keyId}:${credentials.secret}`).toString('base64')}`,
+      },
+      body: 'grant_type=client_credentials',
+    });
+    expect(res.status).toBe(200);
   });
 
   it('does not answer plain HTTP on its port', async () => {
@@ -137,7 +151,7 @@ describe('F4 no HTTPS', () => {
       (failed) => failed,
     );
     expect(await servedSerial()).toBe(renewed);
-    const metrics = await (await fetch(`${issuer.url}/metrics`, { dispatcher: agent } as RequestInit)).text();
+    const metrics = await (await undiciFetch(`${issuer.url}/metrics`, { dispatcher: agent })).text();
     expect(metrics).toMatch(/tokenrelay_issuer_tls_reloads_total\{outcome="ok"\} 1/);
     expect(metrics).toMatch(/tokenrelay_issuer_tls_reloads_total\{outcome="failed"\} 1/);
   });
