@@ -329,6 +329,9 @@ export abstract class StatefulWorkflow<I = void, R = void> {
     if (!outcome.accepted) {
       // Never log the value: it may be a token.
       log.warn(`apiToken signal ignored: ${outcome.reason}`, { heldVersion: this.#token.version });
+      // A parent still on release 0.1.0 when it sent this (an upgrade caught the envelope in flight)
+      // learns from the ack what this child holds, wakes up upgraded, and sends a handoff instead.
+      if (outcome.reason === 'envelope_refused') this.#requestAck();
       return;
     }
     this.#kick();

@@ -3,6 +3,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { PayloadCodec } from '@temporalio/common';
 import { bundleWorkflowCode, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { replayFixtureCodec } from './codec.js';
 import { type History, historyFromJsonText } from './history-json.js';
@@ -45,15 +46,20 @@ export async function fixtureRecordings(): Promise<string[]> {
 let bundle: Promise<WorkflowBundle> | undefined;
 
 /**
- * Replays `histories` one at a time with the current code and the fixture codec. Each replays under
- * the workflow id it was recorded with: the tree's nodes derive their children's ids from it.
+ * Replays `histories` one at a time with the current code and `codec` (default: the fixture codec).
+ * Each replays under the workflow id it was recorded with: the tree's nodes derive their children's
+ * ids from it.
  */
-export async function replay(histories: readonly FixtureHistory[]): Promise<ReplayOutcome[]> {
+export async function replay(
+  histories: readonly FixtureHistory[],
+  codec?: PayloadCodec,
+): Promise<ReplayOutcome[]> {
   bundle ??= bundleWorkflowCode({ workflowsPath: replayWorkflowsPath, logger: quietLogger });
+  const payloadCodec = codec ?? (await replayFixtureCodec());
   const outcomes: ReplayOutcome[] = [];
   for (const { name, history } of histories) {
     const replayed = Worker.runReplayHistories(
-      { workflowBundle: await bundle, dataConverter: { payloadCodecs: [await replayFixtureCodec()] } },
+      { workflowBundle: await bundle, dataConverter: { payloadCodecs: [payloadCodec] } },
       [{ workflowId: recordedWorkflowId(history), history }],
     );
     for await (const result of replayed)

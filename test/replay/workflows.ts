@@ -21,6 +21,8 @@ export interface ReplayTreeNodeInput {
   abandonChildren?: boolean;
   /** How many times this workflow continued-as-new; children are started by generation 0 only. */
   generation?: number;
+  /** Task queue of this node's children (default: its own), so a test can stop their worker alone. */
+  childTaskQueue?: string;
 }
 
 /** A tree node: children `<id>.c<i>`; completes on `finish`, continues-as-new on `restart`. */
@@ -48,6 +50,7 @@ export class ReplayTreeNode extends StatefulWorkflow<ReplayTreeNodeInput, string
             input: { depth: depth - 1, fanout },
             propagateApiToken: !excluded.includes(i),
             ...(this.input.abandonChildren ? { parentClosePolicy: 'ABANDON' as const } : {}),
+            ...(this.input.childTaskQueue ? { taskQueue: this.input.childTaskQueue } : {}),
           }),
         ),
       );
