@@ -12,7 +12,12 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { devDown, devUp } from '../../src/devstack/dev-stack.js';
-import { runBench } from './bench.js';
+import { fullSizes, quickSizes, runBench } from './bench.js';
+import {
+  type IssuerTransportResult,
+  measureIssuerTransports,
+  renderIssuerTransports,
+} from './issuer-load.js';
 import { renderMarkdown } from './results.js';
 
 const { values: args } = parseArgs({
@@ -33,15 +38,44 @@ const { config, reused } = await devUp({ root, portBase, reset: args.reset });
 log(reused ? 'reusing the running bench stack' : 'bench stack started');
 try {
   const results = await runBench({ config, root, quick: args.quick, plainPortBase, log });
-  const markdown = renderMarkdown(results);
+  // The issuer over HTTPS next to plain HTTP, in this same run (issue 14): its own step, after the six.
+  const sizes = args.quick ? quickSizes : fullSizes;
+  let issuerTransports: IssuerTransportResult | undefined;
+  let transportError: string | undefined;
+  log('issuerTransports…');
+  try {
+    issuerTransports = await measureIssuerTransports(config, {
+      concurrency: sizes.issuerConcurrency,
+      durationMs: sizes.issuerDurationMs,
+      rounds: args.quick ? 2 : 4,
+      warmupRequests: sizes.issuerWarmup,
+      freshConnectionRequests: args.quick ? 100 : 1_000,
+    });
+    log(
+      `issuerTransports done: HTTPS ${issuerTransports.https.keepAlive.tokensPerSecond} tokens/s, HTTP ${issuerTransports.http.keepAlive.tokensPerSecond} tokens/s`,
+    );
+  } catch (err) {
+    transportError = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    log(`issuerTransports failed: ${transportError}`);
+  }
+  const markdown =
+    renderMarkdown(results) +
+    (issuerTransports
+      ? renderIssuerTransports(issuerTransports)
+      : `\nIssuer over HTTPS next to HTTP: failed (${transportError})\n`);
   const out = resolve(args.out);
   await mkdir(out, { recursive: true });
   const name = args.quick ? 'latest-quick' : 'latest';
-  await writeFile(join(out, `${name}.json`), `${JSON.stringify(results, null, 2)}\n`);
+  const json = {
+    ...results,
+    ...(issuerTransports ? { issuerTransports } : {}),
+    errors: { ...results.errors, ...(transportError ? { issuerTransports: transportError } : {}) },
+  };
+  await writeFile(join(out, `${name}.json`), `${JSON.stringify(json, null, 2)}\n`);
   await writeFile(join(out, `${name}.md`), markdown);
   process.stdout.write(markdown);
   log(`wrote ${join(out, `${name}.json`)} and ${name}.md`);
-  if (Object.keys(results.errors).length > 0) process.exitCode = 1;
+  if (Object.keys(json.errors).length > 0) process.exitCode = 1;
 } finally {
   if (!reused && !args.keep) await devDown({ root });
 }
