@@ -66,7 +66,8 @@ describe('an activity calling an external API with the workflow token', () => {
       return handle.result();
     });
     expect(result.status).toBe(200);
-    expect(result.version).toBe(2);
+    // The rotation's version: a hybrid logical clock, past the version the token was started with.
+    expect(result.version).toBeGreaterThan(1);
     expect(result.attempt).toBeGreaterThan(2);
     expect(api.seen.at(-1)).toEqual({ path: '/v2/resource', authorized: true });
     // Neither token is an activity argument, result or failure message: the history holds neither.

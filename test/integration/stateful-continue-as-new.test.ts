@@ -44,11 +44,16 @@ describe('a StatefulWorkflow that continues-as-new', () => {
     await h?.close();
   });
 
-  const settledOn = (token: string, version: number) =>
+  /** Every node holds `token` at one version, owes nothing, and the root has both children's acks. */
+  const settledOn = (token: string) =>
     eventually(
       () => treeState(h.client, ids),
       (states) =>
-        states.every((s) => s.token === token && s.info.version === version && s.info.children.pending === 0),
+        states.every(
+          (s) => s.token === token && s.info.children.pending === 0 && s.info.children.unconfirmed === 0,
+        ) &&
+        new Set(states.map((s) => s.info.version)).size === 1 &&
+        states[0]!.info.children.reached === 2,
     );
 
   it('carries token, version, updatedAt, apiUrl and children to the next run', async () => {
@@ -59,7 +64,7 @@ describe('a StatefulWorkflow that continues-as-new', () => {
       apiToken: tokens[0],
     });
     runIds.push(root.firstExecutionRunId);
-    await settledOn(tokens[0]!, 1);
+    await settledOn(tokens[0]!);
     await root.signal('apiUrl', 'https://new.example.test');
     const before = await getApiTokenInfo(root);
 
@@ -76,9 +81,15 @@ describe('a StatefulWorkflow that continues-as-new', () => {
     await expect(latest.query('apiUrl')).resolves.toBe('https://new.example.test');
     await expect(latest.query('apiToken')).resolves.toBe(tokens[0]);
 
-    // The children were started by the first run; the second still forwards rotations to them.
+    // The children were started by the first run; the second still forwards rotations to them, and
+    // their acks (sent to the parent by workflow id) reach the second run.
     await rotateApiToken(latest, tokens[1]!);
-    await settledOn(tokens[1]!, 2);
+    const rotated = await settledOn(tokens[1]!);
+    expect(rotated[0]!.info.version).toBeGreaterThan(before.version);
+    expect(rotated[0]!.info.childList.map((c) => [c.sentVersion, c.confirmedVersion])).toEqual([
+      [rotated[0]!.info.version, rotated[0]!.info.version],
+      [rotated[0]!.info.version, rotated[0]!.info.version],
+    ]);
   });
 
   it('finishes propagating a rotation that arrived just before continuing-as-new', async () => {
@@ -90,7 +101,8 @@ describe('a StatefulWorkflow that continues-as-new', () => {
       (d) => d.runId !== runIds[1] && d.status.name === 'RUNNING',
     );
     runIds.push(described.runId);
-    await settledOn(tokens[2]!, 3);
+    const states = await settledOn(tokens[2]!);
+    expect(states[0]!.info.childList).toHaveLength(2);
 
     const firstRunEnd = (await rawHistoryEvents(h.rawClient, rootId, runIds[1])).at(-1);
     expect(firstRunEnd?.workflowExecutionContinuedAsNewEventAttributes).toBeTruthy();

@@ -59,7 +59,7 @@ describe('a worker killed (kill -9) in the middle of a propagation', () => {
       workflowTaskTimeout: '2 seconds',
       apiToken: first,
     });
-    await eventually(
+    const [before] = await eventually(
       () => treeState(h.client, optedInIds),
       (states) => states.every((s) => s.token === first && s.info.children.pending === 0),
     );
@@ -68,7 +68,7 @@ describe('a worker killed (kill -9) in the middle of a propagation', () => {
     // Kill as soon as the root holds the new token but still owes it to its children.
     const atKill = await eventually(
       () => getApiTokenInfo(h.client, rootId),
-      (info) => info.version === 2 && info.children.pending > 0,
+      (info) => info.version > before!.info.version && info.children.pending > 0,
       { intervalMs: 20, timeoutMs: 30_000 },
     );
     killed.kill('SIGKILL');
@@ -79,10 +79,18 @@ describe('a worker killed (kill -9) in the middle of a propagation', () => {
     await startWorkerProcess();
     const states = await eventually(
       () => treeState(h.client, optedInIds),
-      (s) => s.every((n) => n.token === second && n.info.version === 2 && n.info.children.pending === 0),
+      (s) =>
+        s.every(
+          (n) =>
+            n.token === second &&
+            n.info.version === atKill.version &&
+            n.info.children.pending === 0 &&
+            n.info.children.unconfirmed === 0,
+        ),
       { timeoutMs: 90_000 },
     );
     expect(states).toHaveLength(25);
+    expect(states[0]!.info.children).toMatchObject({ reached: 4, excluded: 1 });
     const excluded = await treeState(h.client, excludedIds);
     expect(excluded.every((s) => s.token === null && s.info.version === 0)).toBe(true);
   });
