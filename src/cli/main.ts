@@ -9,6 +9,7 @@ import { registerDevCommands } from './dev-commands.js';
 import { EXIT_STATUS, exitCodeFor, toCliError } from './errors.js';
 import { registerIssuerCommands } from './issuer-commands.js';
 import { registerKeysCommands } from './keys-commands.js';
+import { registerRotationCommands } from './rotation-commands.js';
 import { registerServerCommands } from './server-commands.js';
 import { registerStartCommand } from './start-command.js';
 import { registerTokenCommands } from './token-commands.js';
@@ -31,6 +32,7 @@ registerWorkerCommand(program);
 registerAppCommands(program);
 registerKeysCommands(program);
 registerTokenCommands(program);
+registerRotationCommands(program);
 registerWorkflowCommands(program);
 registerServerCommands(program);
 registerCertsCommands(program);
@@ -67,7 +69,9 @@ function fail(err: unknown): never {
  * another folder, a running stack looks absent. Say where we looked whenever that is the problem.
  */
 function devStackHint(code: string, message: string): string | undefined {
-  if (code !== 'devstack.not_running' && !/dev up/.test(message)) return undefined;
+  const noDevStack =
+    code === 'devstack.not_running' || (code === 'cli.invalid_argument' && /dev up/.test(message));
+  if (!noDevStack || process.argv[2] === 'dev') return undefined;
   const layout = devLayout();
   if (existsSync(layout.devConfigPath)) return undefined;
   return (
