@@ -3,10 +3,12 @@ import { join } from 'node:path';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
+import { fetch as undiciFetch } from 'undici';
 import { generateCodecKey } from '../codec/codec-keys.js';
 import { ApplicationStore, type ApplicationsFile } from '../issuer/applications.js';
 import { generateKeyId, generateSecret, hashSecret } from '../issuer/secrets.js';
 import { packageRoot } from '../package-root.js';
+import { DEFAULT_ROTATION_TASK_QUEUE } from '../stateful/rotation/types.js';
 import { connectClient } from '../temporal/connect.js';
 import { runningPid, spawnDaemon, stopDaemon } from './daemon.js';
 import {
@@ -18,6 +20,7 @@ import {
   writeDevConfig,
 } from './dev-config.js';
 import { DevStackError } from './errors.js';
+import { devIssuerDispatcher, ensureDevIssuerCertificate } from './issuer-tls.js';
 import { type DevLayout, devLayout } from './layout.js';
 import { ensureDevPki } from './pki.js';
 import { assertPortsFree, devPorts } from './ports.js';
@@ -26,7 +29,7 @@ import {
   REFERENCE_TASK_QUEUE,
   REFERENCE_WORKFLOW_TYPES,
 } from './reference-app-names.js';
-import { type BuildProgress, ensureTemporalServer } from './temporal-install.js';
+import { type BuildProgress, ensureTokenrelayServer } from './temporal-install.js';
 
 export const DEV_NAMESPACE = 'default';
 export const DEV_AUDIENCE = 'tokenrelay-dev';
@@ -47,6 +50,13 @@ const devApps: Record<DevAppName, string[]> = {
   developer: [`${DEV_NAMESPACE}:write`, `${DEV_NAMESPACE}:token.read`, `${DEV_NAMESPACE}:token.rotate`],
   // May hand a tree a new token and watch it spread; may not start workflows or read raw tokens.
   rotator: [`${DEV_NAMESPACE}:read`, `${DEV_NAMESPACE}:token.rotate`],
+  // The built-in rotator's worker: polls its own queue, finds targets and walks their trees (read),
+  // signals new tokens (token.rotate); never reads one, starts nothing.
+  rotationWorker: [
+    `${DEV_NAMESPACE}:read`,
+    `${DEV_NAMESPACE}:token.rotate`,
+    `${DEV_NAMESPACE}:taskqueue.poll:${DEFAULT_ROTATION_TASK_QUEUE}`,
+  ],
   admin: ['temporal-system:admin'],
   reader: [`${DEV_NAMESPACE}:read`],
   outsider: ['elsewhere:write'],
@@ -106,7 +116,7 @@ export async function devUp(options: DevUpOptions = {}): Promise<DevUpResult> {
   }
 
   const ports = devPorts(options.portBase);
-  const serverBinary = await ensureTemporalServer({
+  const serverBinary = await ensureTokenrelayServer({
     onBuildStart: () => step({ step: 'build' }),
     onProgress: (progress) => step({ step: 'build', progress }),
   });
@@ -128,13 +138,19 @@ export async function devUp(options: DevUpOptions = {}): Promise<DevUpResult> {
   step({ step: 'pki' });
   const { paths: pki, generated } = await ensureDevPki(layout.pkiDir);
   if (generated) await rm(layout.devConfigPath, { force: true });
+  // The issuer serves HTTPS with a certificate of the dev CA (issue 14), plus plain HTTP on a loopback
+  // port for dev tools that do not pass the dev CA yet (dev.json tokenUrl and jwksUrl).
+  const { paths: issuerTls } = await ensureDevIssuerCertificate(layout.pkiDir);
+  const issuerLoopbackPort = ports.issuer + 2;
   await assertPortsFree([
     { port: ports.issuer, role: 'tokenrelay issuer' },
+    { port: issuerLoopbackPort, role: 'tokenrelay issuer (plain HTTP, loopback)' },
     { port: ports.demoApi, role: 'tokenrelay demo API' },
     ...ports.temporal,
   ]);
 
-  const issuerUrl = `http://127.0.0.1:${ports.issuer}`;
+  const issuerUrl = `https://127.0.0.1:${ports.issuer}`;
+  const issuerLoopbackUrl = `http://127.0.0.1:${issuerLoopbackPort}`;
   const jwksRefreshSeconds = options.jwksRefreshSeconds ?? 30;
   if (!Number.isInteger(jwksRefreshSeconds) || jwksRefreshSeconds < 1) {
     throw new DevStackError(
@@ -154,6 +170,8 @@ export async function devUp(options: DevUpOptions = {}): Promise<DevUpResult> {
         port: ports.issuer,
         defaultTokenLifetimeSeconds: options.tokenLifetimeSeconds ?? 600,
         verifierJwksRefreshSeconds: jwksRefreshSeconds,
+        tls: { certPath: issuerTls.certPath, keyPath: issuerTls.keyPath },
+        loopbackHttpPort: issuerLoopbackPort,
         auditLogPath: 'audit.log',
         applicationsPath: 'applications.json',
         signingKeysPath: 'signing-keys.json',
@@ -177,9 +195,11 @@ export async function devUp(options: DevUpOptions = {}): Promise<DevUpResult> {
       metricsUrl: `http://127.0.0.1:${ports.temporalMetrics}/metrics`,
     },
     issuer: {
+      // HTTPS (the dev CA, temporal.caCertPath): the tokens' iss. tokenUrl and jwksUrl use the
+      // issuer's loopback plain-HTTP listener until every dev tool passes the dev CA.
       url: issuerUrl,
-      tokenUrl: `${issuerUrl}/oauth/token`,
-      jwksUrl: `${issuerUrl}/.well-known/jwks.json`,
+      tokenUrl: `${issuerLoopbackUrl}/oauth/token`,
+      jwksUrl: `${issuerLoopbackUrl}/.well-known/jwks.json`,
       audience: DEV_AUDIENCE,
       jwksRefreshSeconds,
     },
@@ -194,7 +214,8 @@ export async function devUp(options: DevUpOptions = {}): Promise<DevUpResult> {
         host: '127.0.0.1',
         port: ports.demoApi,
         issuer: issuerUrl,
-        jwksUrl: config.issuer.jwksUrl,
+        jwksUrl: `${issuerUrl}/.well-known/jwks.json`,
+        jwksCaCertPath: pki.caCertPath,
         audience: DEMO_API_AUDIENCE,
         revokedPath: layout.demoApiRevokedPath,
       },
@@ -206,7 +227,9 @@ export async function devUp(options: DevUpOptions = {}): Promise<DevUpResult> {
 
   step({ step: 'issuer', detail: issuerUrl });
   await startIssuerDaemon(layout);
-  await waitFor('the issuer', layout.issuerPidPath, layout.issuerLogPath, 20_000, () => healthy(issuerUrl));
+  await waitFor('the issuer', layout.issuerPidPath, layout.issuerLogPath, 20_000, () =>
+    healthy(issuerUrl, pki.caCertPath),
+  );
 
   step({ step: 'demoApi', detail: config.demoApi.url });
   await startDemoApiDaemon(layout);
@@ -257,12 +280,12 @@ export async function devStartService(service: DevService, options: { root?: str
   if (service === 'issuer') {
     if ((await runningPid(layout.issuerPidPath)) === undefined) await startIssuerDaemon(layout);
     await waitFor('the issuer', layout.issuerPidPath, layout.issuerLogPath, 20_000, () =>
-      healthy(config.issuer.url),
+      healthy(config.issuer.url, config.temporal.caCertPath),
     );
     return;
   }
   if ((await runningPid(layout.temporalPidPath)) === undefined) {
-    const serverBinary = await ensureTemporalServer();
+    const serverBinary = await ensureTokenrelayServer();
     await startTemporalDaemon(layout, serverBinary, config, config.portBase);
   }
   await waitFor('the Temporal server', layout.temporalPidPath, layout.temporalLogPath, 90_000, () =>
@@ -300,7 +323,14 @@ async function runningStack(layout: DevLayout): Promise<DevConfig | undefined> {
   if (!up || !status.configPath) return undefined;
   const config = await readDevConfig(layout.devConfigPath).catch(() => undefined);
   // A dev.json from an older tokenrelay lacks newer sections: rebuild rather than half-work.
-  if (!config?.demoApi || !config.codec || !(await healthy(config.issuer.url))) return undefined;
+  if (
+    !config?.demoApi ||
+    !config.codec ||
+    !config.issuer.url.startsWith('https:') ||
+    !(await healthy(config.issuer.url, config.temporal.caCertPath))
+  )
+    return undefined;
+  if ((Object.keys(devApps) as DevAppName[]).some((name) => !config.apps?.[name])) return undefined;
   return (await workerTokenAccepted(config).catch(() => false)) ? config : undefined;
 }
 
@@ -421,10 +451,17 @@ export async function temporalServerCommand(
       TOKENRELAY_STATE_DIR: layout.root,
       // The server derives its ports from this, so it must match the plan the issuer and dev.json use.
       TOKENRELAY_PORT_BASE: String(portBase),
-      TOKENRELAY_JWKS_URL: config.issuer.jwksUrl,
+      // Over HTTPS: Go trusts the dev CA through SSL_CERT_FILE (it then uses that file instead of the
+      // system roots, which the dev server never needs).
+      TOKENRELAY_JWKS_URL: `${config.issuer.url}/.well-known/jwks.json`,
+      SSL_CERT_FILE: config.temporal.caCertPath,
       TOKENRELAY_JWT_AUDIENCE: config.issuer.audience,
       // Must match verifierJwksRefreshSeconds in issuer.json: the rotation schedule relies on it.
       TOKENRELAY_JWKS_REFRESH: `${config.issuer.jwksRefreshSeconds}s`,
+      // tokenrelay's authorizer (server/README.md): the only issuer whose tokens count, and where
+      // every decision on a token-sensitive call is written.
+      TOKENRELAY_AUTHZ_ISSUER: config.issuer.url,
+      TOKENRELAY_AUTHZ_AUDIT_LOG: join(layout.logsDir, 'authz-audit.log'),
     },
     cwd: layout.temporalDir,
   };
@@ -447,10 +484,14 @@ async function writeDynamicConfig(
 
 export const temporalServices = ['frontend', 'internal-frontend', 'history', 'matching', 'worker'] as const;
 
-/** Whether the service at `url` (issuer or demo API) answers its `/health`. */
-async function healthy(url: string): Promise<boolean> {
+/** Whether the service at `url` (issuer or demo API) answers its `/health`; https with the dev CA. */
+async function healthy(url: string, caCertPath?: string): Promise<boolean> {
   try {
-    const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) });
+    const res = await undiciFetch(`${url}/health`, {
+      signal: AbortSignal.timeout(2_000),
+      ...(url.startsWith('https:') && caCertPath ? { dispatcher: devIssuerDispatcher(caCertPath) } : {}),
+    });
+    await res.body?.cancel();
     return res.ok;
   } catch {
     return false;

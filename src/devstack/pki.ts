@@ -23,6 +23,13 @@ export interface DevPkiPaths {
   caKeyPath: string;
   server: CertificatePaths;
   clients: Record<DevClientName, CertificatePaths>;
+  /**
+   * The Temporal server's own services (internal-frontend, history, matching, worker) authenticate
+   * each other with this certificate (serverAuth + clientAuth), signed by a CA of its own: a client
+   * certificate of the dev CA, which every dev application holds, must not reach internal-frontend,
+   * where Temporal treats every caller as the system.
+   */
+  internode: CertificatePaths & { caCertPath: string; caKeyPath: string };
 }
 
 export type DevClientName = 'worker' | 'admin';
@@ -44,13 +51,20 @@ export function devPkiPaths(dir: string): DevPkiPaths {
     caKeyPath: join(dir, 'ca-key.pem'),
     server: pair('server'),
     clients: { worker: pair('worker'), admin: pair('admin') },
+    internode: {
+      ...pair('internode'),
+      caCertPath: join(dir, 'internode-ca.pem'),
+      caKeyPath: join(dir, 'internode-ca-key.pem'),
+    },
   };
 }
 
 /**
  * Makes sure the dev CA, the server certificate and the client certificates exist and stay valid for
  * at least `minRemainingMs`; regenerates the whole set otherwise, because a new CA invalidates every
- * leaf it did not sign. Returns whether it generated anything (a running server must then restart).
+ * leaf it did not sign. The internode CA and certificate are a second set, checked and regenerated
+ * the same way on their own. Returns whether it generated anything (a running server must then
+ * restart).
  */
 export async function ensureDevPki(
   dir: string,
@@ -69,11 +83,16 @@ export async function ensureDevPki(
     paths.server.keyPath,
     ...clientNames.map((n) => paths.clients[n].keyPath),
   ];
+  const validityDays = options.validityDays ?? 30;
+  const internodeGenerated = await ensureInternode(paths.internode, dir, {
+    validUntilMs: now.getTime() + minRemainingMs,
+    validityDays,
+    now,
+  });
   if (await allValid(certPaths, keyPaths, now.getTime() + minRemainingMs)) {
-    return { paths, generated: false };
+    return { paths, generated: internodeGenerated };
   }
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const validityDays = options.validityDays ?? 30;
   const ca = await createCertificateAuthority({ commonName: 'tokenrelay dev CA', validityDays, now });
   await writePem(paths.caCertPath, ca.cert.toString('pem'), 0o644);
   await writePem(paths.caKeyPath, await privateKeyPem(ca.privateKey), 0o600);
@@ -94,6 +113,32 @@ export async function ensureDevPki(
     });
   }
   return { paths, generated: true };
+}
+
+async function ensureInternode(
+  paths: DevPkiPaths['internode'],
+  dir: string,
+  options: { validUntilMs: number; validityDays: number; now: Date },
+): Promise<boolean> {
+  if (
+    await allValid([paths.caCertPath, paths.certPath], [paths.caKeyPath, paths.keyPath], options.validUntilMs)
+  ) {
+    return false;
+  }
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const { validityDays, now } = options;
+  const ca = await createCertificateAuthority({ commonName: 'tokenrelay internode CA', validityDays, now });
+  await writePem(paths.caCertPath, ca.cert.toString('pem'), 0o644);
+  await writePem(paths.caKeyPath, await privateKeyPem(ca.privateKey), 0o600);
+  await issueLeaf(ca, paths, {
+    commonName: 'tokenrelay-internode',
+    usage: 'server+client',
+    dnsNames: ['localhost'],
+    ipAddresses: ['127.0.0.1'],
+    validityDays,
+    now,
+  });
+  return true;
 }
 
 export async function createCertificateAuthority(options: {
@@ -135,7 +180,8 @@ export async function issueLeaf(
   target: CertificatePaths,
   options: {
     commonName: string;
-    usage: 'server' | 'client';
+    /** `server+client`: a service that both serves and calls its peers (Temporal internode). */
+    usage: 'server' | 'client' | 'server+client';
     dnsNames?: string[];
     ipAddresses?: string[];
     validityDays: number;
@@ -154,7 +200,10 @@ export async function issueLeaf(
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
     new x509.ExtendedKeyUsageExtension(
-      [options.usage === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth],
+      [
+        ...(options.usage === 'client' ? [] : [x509.ExtendedKeyUsage.serverAuth]),
+        ...(options.usage === 'server' ? [] : [x509.ExtendedKeyUsage.clientAuth]),
+      ],
       false,
     ),
     await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),

@@ -36,6 +36,34 @@ describe('ensureDevPki', () => {
     expect((await stat(paths.server.keyPath)).mode & 0o777).toBe(0o600);
   });
 
+  it('issues the internode certificate (serverAuth + clientAuth) from a CA of its own', async () => {
+    const { paths } = await ensureDevPki(dir);
+    const devCa = await cert(paths.caCertPath);
+    const internodeCa = await cert(paths.internode.caCertPath);
+    const internode = await cert(paths.internode.certPath);
+    expect(internodeCa.ca).toBe(true);
+    expect(internode.verify(internodeCa.publicKey)).toBe(true);
+    // The dev CA signs every application's client certificate; it must not vouch for internode peers.
+    expect(internode.verify(devCa.publicKey)).toBe(false);
+    for (const client of Object.values(paths.clients)) {
+      expect((await cert(client.certPath)).verify(internodeCa.publicKey)).toBe(false);
+    }
+    expect(internode.keyUsage).toEqual(expect.arrayContaining(['1.3.6.1.5.5.7.3.1', '1.3.6.1.5.5.7.3.2']));
+    expect(internode.checkHost('localhost')).toBe('localhost');
+    expect((await stat(paths.internode.keyPath)).mode & 0o777).toBe(0o600);
+    expect((await stat(paths.internode.caKeyPath)).mode & 0o777).toBe(0o600);
+  });
+
+  it('adds a missing internode set without replacing the dev CA and its client certificates', async () => {
+    const { paths } = await ensureDevPki(dir);
+    const caSerial = (await cert(paths.caCertPath)).serialNumber;
+    await rm(paths.internode.certPath);
+    const again = await ensureDevPki(dir);
+    expect(again.generated).toBe(true);
+    expect((await cert(paths.caCertPath)).serialNumber).toBe(caSerial);
+    expect(await cert(paths.internode.certPath)).toBeDefined();
+  });
+
   it('keeps a valid set and regenerates one that is about to expire', async () => {
     const first = await ensureDevPki(dir);
     const firstSerial = (await cert(first.paths.caCertPath)).serialNumber;
