@@ -3,12 +3,10 @@ import { join } from 'node:path';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
-import { fetch as undiciFetch } from 'undici';
 import { generateCodecKey } from '../codec/codec-keys.js';
 import { ApplicationStore, type ApplicationsFile } from '../issuer/applications.js';
 import { generateKeyId, generateSecret, hashSecret } from '../issuer/secrets.js';
 import { packageRoot } from '../package-root.js';
-import { DEFAULT_ROTATION_TASK_QUEUE } from '../stateful/rotation/types.js';
 import { connectClient } from '../temporal/connect.js';
 import { runningPid, spawnDaemon, stopDaemon } from './daemon.js';
 import {
@@ -20,7 +18,6 @@ import {
   writeDevConfig,
 } from './dev-config.js';
 import { DevStackError } from './errors.js';
-import { devIssuerDispatcher, ensureDevIssuerCertificate } from './issuer-tls.js';
 import { type DevLayout, devLayout } from './layout.js';
 import { ensureDevPki } from './pki.js';
 import { assertPortsFree, devPorts } from './ports.js';
@@ -50,13 +47,6 @@ const devApps: Record<DevAppName, string[]> = {
   developer: [`${DEV_NAMESPACE}:write`, `${DEV_NAMESPACE}:token.read`, `${DEV_NAMESPACE}:token.rotate`],
   // May hand a tree a new token and watch it spread; may not start workflows or read raw tokens.
   rotator: [`${DEV_NAMESPACE}:read`, `${DEV_NAMESPACE}:token.rotate`],
-  // The built-in rotator's worker: polls its own queue, finds targets and walks their trees (read),
-  // signals new tokens (token.rotate); never reads one, starts nothing.
-  rotationWorker: [
-    `${DEV_NAMESPACE}:read`,
-    `${DEV_NAMESPACE}:token.rotate`,
-    `${DEV_NAMESPACE}:taskqueue.poll:${DEFAULT_ROTATION_TASK_QUEUE}`,
-  ],
   admin: ['temporal-system:admin'],
   reader: [`${DEV_NAMESPACE}:read`],
   outsider: ['elsewhere:write'],
@@ -138,19 +128,13 @@ export async function devUp(options: DevUpOptions = {}): Promise<DevUpResult> {
   step({ step: 'pki' });
   const { paths: pki, generated } = await ensureDevPki(layout.pkiDir);
   if (generated) await rm(layout.devConfigPath, { force: true });
-  // The issuer serves HTTPS with a certificate of the dev CA (issue 14), plus plain HTTP on a loopback
-  // port for dev tools that do not pass the dev CA yet (dev.json tokenUrl and jwksUrl).
-  const { paths: issuerTls } = await ensureDevIssuerCertificate(layout.pkiDir);
-  const issuerLoopbackPort = ports.issuer + 2;
   await assertPortsFree([
     { port: ports.issuer, role: 'tokenrelay issuer' },
-    { port: issuerLoopbackPort, role: 'tokenrelay issuer (plain HTTP, loopback)' },
     { port: ports.demoApi, role: 'tokenrelay demo API' },
     ...ports.temporal,
   ]);
 
-  const issuerUrl = `https://127.0.0.1:${ports.issuer}`;
-  const issuerLoopbackUrl = `http://127.0.0.1:${issuerLoopbackPort}`;
+  const issuerUrl = `http://127.0.0.1:${ports.issuer}`;
   const jwksRefreshSeconds = options.jwksRefreshSeconds ?? 30;
   if (!Number.isInteger(jwksRefreshSeconds) || jwksRefreshSeconds < 1) {
     throw new DevStackError(
@@ -170,8 +154,6 @@ export async function devUp(options: DevUpOptions = {}): Promise<DevUpResult> {
         port: ports.issuer,
         defaultTokenLifetimeSeconds: options.tokenLifetimeSeconds ?? 600,
         verifierJwksRefreshSeconds: jwksRefreshSeconds,
-        tls: { certPath: issuerTls.certPath, keyPath: issuerTls.keyPath },
-        loopbackHttpPort: issuerLoopbackPort,
         auditLogPath: 'audit.log',
         applicationsPath: 'applications.json',
         signingKeysPath: 'signing-keys.json',
@@ -195,11 +177,9 @@ export async function devUp(options: DevUpOptions = {}): Promise<DevUpResult> {
       metricsUrl: `http://127.0.0.1:${ports.temporalMetrics}/metrics`,
     },
     issuer: {
-      // HTTPS (the dev CA, temporal.caCertPath): the tokens' iss. tokenUrl and jwksUrl use the
-      // issuer's loopback plain-HTTP listener until every dev tool passes the dev CA.
       url: issuerUrl,
-      tokenUrl: `${issuerLoopbackUrl}/oauth/token`,
-      jwksUrl: `${issuerLoopbackUrl}/.well-known/jwks.json`,
+      tokenUrl: `${issuerUrl}/oauth/token`,
+      jwksUrl: `${issuerUrl}/.well-known/jwks.json`,
       audience: DEV_AUDIENCE,
       jwksRefreshSeconds,
     },
@@ -214,8 +194,7 @@ export async function devUp(options: DevUpOptions = {}): Promise<DevUpResult> {
         host: '127.0.0.1',
         port: ports.demoApi,
         issuer: issuerUrl,
-        jwksUrl: `${issuerUrl}/.well-known/jwks.json`,
-        jwksCaCertPath: pki.caCertPath,
+        jwksUrl: config.issuer.jwksUrl,
         audience: DEMO_API_AUDIENCE,
         revokedPath: layout.demoApiRevokedPath,
       },
@@ -227,9 +206,7 @@ export async function devUp(options: DevUpOptions = {}): Promise<DevUpResult> {
 
   step({ step: 'issuer', detail: issuerUrl });
   await startIssuerDaemon(layout);
-  await waitFor('the issuer', layout.issuerPidPath, layout.issuerLogPath, 20_000, () =>
-    healthy(issuerUrl, pki.caCertPath),
-  );
+  await waitFor('the issuer', layout.issuerPidPath, layout.issuerLogPath, 20_000, () => healthy(issuerUrl));
 
   step({ step: 'demoApi', detail: config.demoApi.url });
   await startDemoApiDaemon(layout);
@@ -280,7 +257,7 @@ export async function devStartService(service: DevService, options: { root?: str
   if (service === 'issuer') {
     if ((await runningPid(layout.issuerPidPath)) === undefined) await startIssuerDaemon(layout);
     await waitFor('the issuer', layout.issuerPidPath, layout.issuerLogPath, 20_000, () =>
-      healthy(config.issuer.url, config.temporal.caCertPath),
+      healthy(config.issuer.url),
     );
     return;
   }
@@ -323,14 +300,7 @@ async function runningStack(layout: DevLayout): Promise<DevConfig | undefined> {
   if (!up || !status.configPath) return undefined;
   const config = await readDevConfig(layout.devConfigPath).catch(() => undefined);
   // A dev.json from an older tokenrelay lacks newer sections: rebuild rather than half-work.
-  if (
-    !config?.demoApi ||
-    !config.codec ||
-    !config.issuer.url.startsWith('https:') ||
-    !(await healthy(config.issuer.url, config.temporal.caCertPath))
-  )
-    return undefined;
-  if ((Object.keys(devApps) as DevAppName[]).some((name) => !config.apps?.[name])) return undefined;
+  if (!config?.demoApi || !config.codec || !(await healthy(config.issuer.url))) return undefined;
   return (await workerTokenAccepted(config).catch(() => false)) ? config : undefined;
 }
 
@@ -451,10 +421,7 @@ export async function temporalServerCommand(
       TOKENRELAY_STATE_DIR: layout.root,
       // The server derives its ports from this, so it must match the plan the issuer and dev.json use.
       TOKENRELAY_PORT_BASE: String(portBase),
-      // Over HTTPS: Go trusts the dev CA through SSL_CERT_FILE (it then uses that file instead of the
-      // system roots, which the dev server never needs).
-      TOKENRELAY_JWKS_URL: `${config.issuer.url}/.well-known/jwks.json`,
-      SSL_CERT_FILE: config.temporal.caCertPath,
+      TOKENRELAY_JWKS_URL: config.issuer.jwksUrl,
       TOKENRELAY_JWT_AUDIENCE: config.issuer.audience,
       // Must match verifierJwksRefreshSeconds in issuer.json: the rotation schedule relies on it.
       TOKENRELAY_JWKS_REFRESH: `${config.issuer.jwksRefreshSeconds}s`,
@@ -484,14 +451,10 @@ async function writeDynamicConfig(
 
 export const temporalServices = ['frontend', 'internal-frontend', 'history', 'matching', 'worker'] as const;
 
-/** Whether the service at `url` (issuer or demo API) answers its `/health`; https with the dev CA. */
-async function healthy(url: string, caCertPath?: string): Promise<boolean> {
+/** Whether the service at `url` (issuer or demo API) answers its `/health`. */
+async function healthy(url: string): Promise<boolean> {
   try {
-    const res = await undiciFetch(`${url}/health`, {
-      signal: AbortSignal.timeout(2_000),
-      ...(url.startsWith('https:') && caCertPath ? { dispatcher: devIssuerDispatcher(caCertPath) } : {}),
-    });
-    await res.body?.cancel();
+    const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) });
     return res.ok;
   } catch {
     return false;
