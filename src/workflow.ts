@@ -23,6 +23,22 @@ export {
   type StatefulHandoff,
 } from './stateful/messages.js';
 export {
+  apiTokenRotation,
+  apiTokenRotationStatusQuery,
+} from './stateful/rotation/rotation-workflow.js';
+export {
+  API_TOKEN_ROTATION_WORKFLOW,
+  type ApiTokenRotationInput,
+  type ApiTokenRotationResult,
+  type ApiTokenRotationStatus,
+  DEFAULT_ROTATION_TASK_QUEUE,
+  type IssuedTokenRecord,
+  type RevocationOutcome,
+  type RotationTargets,
+  type TreeRotationOutcome,
+  type TreeRotationReport,
+} from './stateful/rotation/types.js';
+export {
   HANDOFF_PATCH_ID,
   isStatefulWorkflow,
   type StatefulChildOptions,
