@@ -102,6 +102,35 @@ export {
   type PlaintextGuardOptions,
   probePayloadCodecs,
 } from './stateful/plaintext-guard.js';
+export {
+  type ApiTokenRotationActivities,
+  type ApiTokenRotationActivityOptions,
+  createApiTokenRotationActivities,
+  type IssuedApiToken,
+  type RevokeHook,
+  revokeByJsonPost,
+} from './stateful/rotation/activities.js';
+export { RotationError, type RotationErrorCode } from './stateful/rotation/errors.js';
+export { defaultRotationIntervalMs } from './stateful/rotation/interval.js';
+export {
+  deleteApiTokenRotation,
+  describeApiTokenRotation,
+  listApiTokenRotations,
+  pauseApiTokenRotation,
+  planApiTokenRotation,
+  type RotationRun,
+  type RotationScheduleDescription,
+  type RotationSchedulePlan,
+  resumeApiTokenRotation,
+  type ScheduleApiTokenRotationOptions,
+  scheduleApiTokenRotation,
+  triggerApiTokenRotation,
+} from './stateful/rotation/schedule.js';
+export {
+  type ApiTokenRotationWorkerOptions,
+  rotationWorkflowsPath,
+  startApiTokenRotationWorker,
+} from './stateful/rotation/worker.js';
 export { assertTokenNotExpired } from './stateful/token-expiry.js';
 export {
   type ApiTokenInfoReader,
