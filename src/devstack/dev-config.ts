@@ -49,13 +49,22 @@ export interface DevConfig {
   /**
    * worker: the reference worker's task queue, workflow types and raw-token reads only; developer:
    * `default:write` plus token read and rotate; rotator: `default:read` plus token rotate; admin:
-   * `temporal-system:admin`; reader: `default:read`; outsider: another namespace only; apiClient:
+   * `temporal-system:admin`; rotationWorker: the built-in rotator's worker (`default:read`,
+   * `default:token.rotate`, `default:taskqueue.poll:tokenrelay-rotation`); reader: `default:read`; outsider: another namespace only; apiClient:
    * tokens for the demo API's audience (what a rotator puts in workflows).
    */
   apps: Record<DevAppName, DevAppCredentials>;
 }
 
-export type DevAppName = 'worker' | 'developer' | 'rotator' | 'admin' | 'reader' | 'outsider' | 'apiClient';
+export type DevAppName =
+  | 'worker'
+  | 'developer'
+  | 'rotator'
+  | 'rotationWorker'
+  | 'admin'
+  | 'reader'
+  | 'outsider'
+  | 'apiClient';
 
 export async function readDevConfig(path: string = devLayout().devConfigPath): Promise<DevConfig> {
   try {

@@ -7,6 +7,7 @@ import { generateCodecKey } from '../codec/codec-keys.js';
 import { ApplicationStore, type ApplicationsFile } from '../issuer/applications.js';
 import { generateKeyId, generateSecret, hashSecret } from '../issuer/secrets.js';
 import { packageRoot } from '../package-root.js';
+import { DEFAULT_ROTATION_TASK_QUEUE } from '../stateful/rotation/types.js';
 import { connectClient } from '../temporal/connect.js';
 import { runningPid, spawnDaemon, stopDaemon } from './daemon.js';
 import {
@@ -47,6 +48,13 @@ const devApps: Record<DevAppName, string[]> = {
   developer: [`${DEV_NAMESPACE}:write`, `${DEV_NAMESPACE}:token.read`, `${DEV_NAMESPACE}:token.rotate`],
   // May hand a tree a new token and watch it spread; may not start workflows or read raw tokens.
   rotator: [`${DEV_NAMESPACE}:read`, `${DEV_NAMESPACE}:token.rotate`],
+  // The built-in rotator's worker: polls its own queue, finds targets and walks their trees (read),
+  // signals new tokens (token.rotate); never reads one, starts nothing.
+  rotationWorker: [
+    `${DEV_NAMESPACE}:read`,
+    `${DEV_NAMESPACE}:token.rotate`,
+    `${DEV_NAMESPACE}:taskqueue.poll:${DEFAULT_ROTATION_TASK_QUEUE}`,
+  ],
   admin: ['temporal-system:admin'],
   reader: [`${DEV_NAMESPACE}:read`],
   outsider: ['elsewhere:write'],
@@ -301,6 +309,7 @@ async function runningStack(layout: DevLayout): Promise<DevConfig | undefined> {
   const config = await readDevConfig(layout.devConfigPath).catch(() => undefined);
   // A dev.json from an older tokenrelay lacks newer sections: rebuild rather than half-work.
   if (!config?.demoApi || !config.codec || !(await healthy(config.issuer.url))) return undefined;
+  if ((Object.keys(devApps) as DevAppName[]).some((name) => !config.apps?.[name])) return undefined;
   return (await workerTokenAccepted(config).catch(() => false)) ? config : undefined;
 }
 
