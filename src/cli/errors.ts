@@ -156,6 +156,11 @@ export const EXIT_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   'apitoken.expired': tokenInvalid,
   'apitoken.not_root': conflict,
 
+  'rotation.invalid_option': badInput,
+  'rotation.interval_too_long': badInput,
+  'rotation.schedule_not_found': notFound,
+  'rotation.schedule_exists': conflict,
+
   'tree.workflow_not_found': notFound,
   'tree.too_large': failed,
   'tree.invalid_option': badInput,
