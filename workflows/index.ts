@@ -1,9 +1,12 @@
 // Reference workflows. This file runs inside Temporal's workflow sandbox: no Node built-ins, no I/O.
 import {
+  CancellationScope,
   condition,
   defineQuery,
   defineSignal,
   getExternalWorkflowHandle,
+  isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -36,6 +39,18 @@ export async function heldWorkflow(): Promise<string> {
 
 /** Stops a reference tree: each node forwards it to its children, then finishes. */
 export const stopSignal = defineSignal('stop');
+/** Child → parent: this child and its whole subtree have stopped (payload: the child's workflow id). */
+export const stoppedSignal = defineSignal<[string]>('stopped');
+
+/**
+ * The `patched()` id of the stop cascade: `stop` (or a cancellation) cuts a node's API call short —
+ * a call stuck retrying refusals would otherwise hold the node forever — and a node finishes only
+ * after its children confirmed that their subtrees stopped (or 30 s passed). Histories without its
+ * marker replay the earlier behaviour (forward `stop`, finish at once).
+ */
+export const STOP_CASCADE_PATCH = 'tokenrelay-reference-stop-cascade';
+/** How long a stopping node waits for its children's `stopped` before finishing anyway. */
+const STOP_WAIT = '30 seconds';
 
 /** What a node of the reference tree has done so far (this run and the ones before); no token in it. */
 export interface SyncProgress {
@@ -76,7 +91,8 @@ const { syncInventory } = proxyActivities<ReturnType<typeof activities.createRef
 
 /**
  * The shared life of every node: call the API with the current token every interval until told to
- * stop, then pass the stop on to the children. A node runs for as long as the deployment does, so it
+ * stop, then pass the stop on to the children and wait for their subtrees to stop (see
+ * {@link STOP_CASCADE_PATCH}). A node runs for as long as the deployment does, so it
  * continues-as-new whenever Temporal suggests it (its token and children come along); children are
  * started with parentClosePolicy ABANDON so that a parent's new run does not end them.
  */
@@ -84,6 +100,8 @@ abstract class SyncNode<I extends NodeInput> extends StatefulWorkflow<I, SyncPro
   #stopped = false;
   #progress: SyncProgress = { calls: 0, lastVersion: 0, runs: 0 };
   #childIds: string[] = [];
+  /** Children that confirmed their subtree stopped (or could not be signalled: closed). */
+  readonly #stoppedChildren = new Set<string>();
 
   /** Children of this node: `[workflowId, start]` pairs, started only by the node's first run. */
   protected abstract childrenToStart(): Array<[string, () => Promise<unknown>]>;
@@ -91,6 +109,9 @@ abstract class SyncNode<I extends NodeInput> extends StatefulWorkflow<I, SyncPro
   async run(): Promise<SyncProgress> {
     setHandler(stopSignal, () => {
       this.#stopped = true;
+    });
+    setHandler(stoppedSignal, (workflowId) => {
+      this.#stoppedChildren.add(workflowId);
     });
     setHandler(progressQuery, () => this.#progress);
     const carried = this.input.carried;
@@ -103,20 +124,80 @@ abstract class SyncNode<I extends NodeInput> extends StatefulWorkflow<I, SyncPro
         this.#childIds.push(id);
       }
     }
-    await this.waitForApiToken();
-    while (!this.#stopped) {
-      const { version } = await syncInventory();
-      this.#progress = { ...this.#progress, calls: this.#progress.calls + 1, lastVersion: version };
-      await condition(() => this.#stopped, `${this.input.intervalSeconds}s`);
-      if (!this.#stopped) {
-        await this.continueAsNewIfSuggested({
-          ...this.input,
-          carried: { ...this.#progress, runs: this.#progress.runs + 1, childIds: this.#childIds },
-        });
+    try {
+      await this.waitForApiToken();
+      while (!this.#stopped) {
+        const version = await this.#syncOnce();
+        if (version === undefined) break;
+        this.#progress = { ...this.#progress, calls: this.#progress.calls + 1, lastVersion: version };
+        await condition(() => this.#stopped, `${this.input.intervalSeconds}s`);
+        if (!this.#stopped) {
+          await this.continueAsNewIfSuggested({
+            ...this.input,
+            carried: { ...this.#progress, runs: this.#progress.runs + 1, childIds: this.#childIds },
+          });
+        }
+      }
+    } catch (err) {
+      // Cancelling a node stops its subtree too, then the node ends as cancelled.
+      if (isCancellation(err) && patched(STOP_CASCADE_PATCH)) {
+        await CancellationScope.nonCancellable(() => this.#stopSubtree());
+      }
+      throw err;
+    }
+    if (patched(STOP_CASCADE_PATCH)) await this.#stopSubtree();
+    else await Promise.all(this.#childIds.map((id) => getExternalWorkflowHandle(id).signal(stopSignal)));
+    return this.#progress;
+  }
+
+  /** One API call; undefined when `stop` cut it short (a node whose calls are refused still stops). */
+  async #syncOnce(): Promise<number | undefined> {
+    if (!patched(STOP_CASCADE_PATCH)) return (await syncInventory()).version;
+    const scope = new CancellationScope();
+    const call = scope.run(() => syncInventory());
+    // Its own scope, cancelled below, so a finished call leaves no condition behind (no commands).
+    const watch = new CancellationScope();
+    const stopped = watch
+      .run(() => condition(() => this.#stopped))
+      .then(
+        () => undefined,
+        () => undefined,
+      );
+    const outcome = await Promise.race([call.then((result) => ({ version: result.version })), stopped]);
+    watch.cancel();
+    if (outcome) return outcome.version;
+    scope.cancel();
+    await call.catch((err: unknown) => {
+      if (!isCancellation(err)) throw err;
+    });
+    return undefined;
+  }
+
+  /**
+   * Forwards `stop` to every child and waits until each confirmed its subtree stopped (a child that
+   * is closed already counts), at most {@link STOP_WAIT}; then tells the parent this subtree stopped.
+   */
+  async #stopSubtree(): Promise<void> {
+    await Promise.all(
+      this.#childIds.map(async (id) => {
+        try {
+          await getExternalWorkflowHandle(id).signal(stopSignal);
+        } catch (err) {
+          if (isCancellation(err)) throw err;
+          this.#stoppedChildren.add(id);
+        }
+      }),
+    );
+    await condition(() => this.#childIds.every((id) => this.#stoppedChildren.has(id)), STOP_WAIT);
+    const info = workflowInfo();
+    if (info.parent) {
+      try {
+        await getExternalWorkflowHandle(info.parent.workflowId).signal(stoppedSignal, info.workflowId);
+      } catch (err) {
+        // A parent that is gone needs no telling.
+        if (isCancellation(err)) throw err;
       }
     }
-    await Promise.all(this.#childIds.map((id) => getExternalWorkflowHandle(id).signal(stopSignal)));
-    return this.#progress;
   }
 
   protected child<CI>(
