@@ -386,8 +386,8 @@ export abstract class StatefulWorkflow<I = void, R = void> {
   /**
    * Starts a delivery for every owed child that has none in flight. Each delivery sends the newest
    * token when it starts and, when the server accepted it, the newest again if a rotation arrived
-   * meanwhile: a burst of rotations costs each child at most two handoffs, and a slow child holds up
-   * nobody else.
+   * meanwhile: a burst of rotations costs each child one handoff per landing (typically two), not
+   * one per rotation, and a slow child holds up nobody else.
    */
   #sendHandoffs(): void {
     const held = this.#token.current;

@@ -51,7 +51,11 @@ describe('a worker killed (kill -9) in the middle of a propagation', () => {
   });
 
   it('lets every opted-in workflow converge on the new token after a new worker takes over', async () => {
+    const started = Date.now();
+    const progress = (step: string) =>
+      process.stderr.write(`[kill] ${step} after ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
     const killed = await startWorkerProcess();
+    progress('first worker polling');
     await startParent(h.client, treeNode, {
       taskQueue,
       workflowId: rootId,
@@ -64,6 +68,7 @@ describe('a worker killed (kill -9) in the middle of a propagation', () => {
       (states) => states.every((s) => s.token === first && s.info.children.pending === 0),
     );
 
+    progress('tree started and holds the first token');
     await rotateApiToken(h.client, rootId, second);
     // Kill as soon as the root holds the new token but still owes it to its children.
     const atKill = await eventually(
@@ -76,7 +81,9 @@ describe('a worker killed (kill -9) in the middle of a propagation', () => {
     expect(killed.signalCode).toBe('SIGKILL');
     expect(atKill.children.pending).toBeGreaterThan(0);
 
+    progress('killed mid-propagation');
     await startWorkerProcess();
+    progress('second worker polling');
     const states = await eventually(
       () => treeState(h.client, optedInIds),
       (s) =>
@@ -93,5 +100,6 @@ describe('a worker killed (kill -9) in the middle of a propagation', () => {
     expect(states[0]!.info.children).toMatchObject({ reached: 4, excluded: 1 });
     const excluded = await treeState(h.client, excludedIds);
     expect(excluded.every((s) => s.token === null && s.info.version === 0)).toBe(true);
-  });
+    // Two worker processes each bundle the workflow code at start: slow on a busy two-core machine.
+  }, 240_000);
 });
