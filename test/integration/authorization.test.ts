@@ -215,6 +215,49 @@ describe("tokenrelay's authorizer on the dev stack", () => {
     ).toBe(PERMISSION_DENIED);
   });
 
+  it('resolves the workflow type (through internal-frontend) for type-scoped grants on calls that name only an id', async () => {
+    const scoped = await createTestApp({
+      permissions: [
+        `${config.temporal.namespace}:token.read:tree*`,
+        `${config.temporal.namespace}:workflow.query:tree*`,
+      ],
+    });
+    const token = refreshingTokenFor(config, scoped);
+    try {
+      const connection = await rawConnection(config, { token: await token.get() });
+      connections.push(connection);
+      const client = new Client({
+        connection,
+        namespace: config.temporal.namespace,
+        dataConverter: { payloadCodecs: [h.codec] },
+      });
+      const handle = client.workflow.getHandle(workflowId);
+      expect(typeof (await handle.query<string | null>('apiToken'))).toBe('string');
+      expect((await handle.query<ApiTokenInfo>('apiTokenInfo')).version).toBeGreaterThanOrEqual(1);
+    } finally {
+      token.stop();
+    }
+    // The worker app's token.read covers the reference types only.
+    const worker = await clientOf('worker');
+    expect(await grpcCodeOf(worker.workflow.getHandle(workflowId).query('apiToken'))).toBe(PERMISSION_DENIED);
+    const lines = await auditLines();
+    expect(
+      lines.some(
+        (l) =>
+          l.subject === 'worker' &&
+          l.query === 'apiToken' &&
+          l.decision === 'deny' &&
+          l.workflowType === 'treeNode' &&
+          l.reason.includes('no token.read grant matches workflow type "treeNode"'),
+      ),
+    ).toBe(true);
+    expect(
+      lines.some(
+        (l) => l.subject.startsWith('test-') && l.decision === 'allow' && l.workflowType === 'treeNode',
+      ),
+    ).toBe(true);
+  });
+
   it('lets the worker app poll tokenrelay-reference (also by its sticky queue) and no other queue', async () => {
     const connection = await rawConnection(config, { token: tokens.worker });
     connections.push(connection);
