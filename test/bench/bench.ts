@@ -3,12 +3,14 @@
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { DevConfig } from '../../src/devstack/dev-config.js';
+import { measureAuthorizerCost } from './authorizer-cost.js';
 import { measureHotPath } from './hot-path.js';
 import { measureIssuer } from './issuer-load.js';
 import { measurePropagation } from './propagation.js';
 import { measureRefreshContention } from './refresh-contention.js';
 import type { BenchResults, BenchSizes } from './results.js';
 import { round } from './stats.js';
+import { measureTreeScaling } from './tree-scaling.js';
 import { bundleBenchWorkflows } from './worker-process.js';
 import { measureThroughput } from './worker-throughput.js';
 
@@ -20,6 +22,8 @@ export interface BenchOptions {
   quick: boolean;
   /** First port of the plain reference server (it uses base+33 … base+90). */
   plainPortBase: number;
+  /** First port of the default-authorizer server of measurement 7 (the dev port plan from it). */
+  defaultAuthorizerPortBase: number;
   /** Progress lines; default none. */
   log?: (line: string) => void;
 }
@@ -38,6 +42,10 @@ export const fullSizes: BenchSizes = {
   issuerWarmup: 640,
   treeFanout: 10,
   treeDepth: 3,
+  scalingDepths: [2, 3, 4],
+  authorizerWorkflows: 400,
+  authorizerCalls: 500,
+  burstRotations: 5,
   signalConcurrency: 64,
   rotations: 3,
   waitTimeoutMs: 600_000,
@@ -58,6 +66,10 @@ export const quickSizes: BenchSizes = {
   issuerWarmup: 64,
   treeFanout: 2,
   treeDepth: 3,
+  scalingDepths: [1, 2],
+  authorizerWorkflows: 10,
+  authorizerCalls: 20,
+  burstRotations: 5,
   signalConcurrency: 64,
   rotations: 2,
   waitTimeoutMs: 120_000,
@@ -136,12 +148,33 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
         depth: sizes.treeDepth,
         signalConcurrency: sizes.signalConcurrency,
         rotations: sizes.rotations,
+        burstRotations: sizes.burstRotations,
         bundlePath,
         timeoutMs: sizes.waitTimeoutMs,
       }),
     );
     results.propagation = tree?.propagation;
     results.workerMemory = tree?.workerMemory;
+    results.authorizerCost = await step('authorizerCost', () =>
+      measureAuthorizerCost(config, {
+        root: options.root,
+        stateDir: join(workDir, 'default-authorizer'),
+        portBase: options.defaultAuthorizerPortBase,
+        bundlePath,
+        workflows: sizes.authorizerWorkflows,
+        rounds: sizes.throughputRounds,
+        concurrency: sizes.throughputConcurrency,
+        calls: sizes.authorizerCalls,
+      }),
+    );
+    results.treeScaling = await step('treeScaling', () =>
+      measureTreeScaling(config, {
+        fanout: sizes.treeFanout,
+        depths: sizes.scalingDepths,
+        bundlePath,
+        timeoutMs: sizes.waitTimeoutMs,
+      }),
+    );
   }
   results.durationS = round((Date.now() - started) / 1000);
   return results;

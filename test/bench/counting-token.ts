@@ -16,7 +16,7 @@ export interface CountingToken {
  *   waiting: expiry times are computed and compared on the same clock.
  */
 export function countingToken(config: DevConfig, clock: () => number = Date.now): CountingToken {
-  const { clientId, clientSecret } = config.apps.worker;
+  const { clientId, clientSecret } = config.apps.developer;
   const source = new ClientCredentialsTokenSource({
     tokenUrl: config.issuer.tokenUrl,
     clientId,

@@ -7,6 +7,7 @@ import { Client, type Connection } from '@temporalio/client';
 import { ClientCredentialsTokenSource } from '../../src/auth/client-credentials.js';
 import { type DevConfig, devCodec, devTls, devToken } from '../../src/devstack/dev-config.js';
 import { getApiTokenInfo, rotateApiToken, startParent } from '../../src/stateful/client.js';
+import { apiTokenFingerprint } from '../../src/stateful/fingerprint.js';
 import type { ApiTokenInfo } from '../../src/stateful/messages.js';
 import { connectClient } from '../../src/temporal/connect.js';
 import { treeIds } from '../integration/fixtures/stateful/harness.js';
@@ -16,6 +17,12 @@ import { median, msSince, round, runPool, sleep } from './stats.js';
 import { startWorkerProcess, type WorkerProcess } from './worker-process.js';
 import type { BenchNodeInput } from './workflows.js';
 
+/**
+ * The same client-side work for the tree and the direct client: the root check costs one query per
+ * call, which the direct client (signalling every id, none of them a root) would pay 1,111 times.
+ */
+export const benchRotation = { notRoot: 'ignore' } as const;
+
 export interface PropagationOptions {
   /** Children per node; 10 with depth 3 is 1 + 10 + 100 + 1,000. */
   fanout: number;
@@ -24,6 +31,8 @@ export interface PropagationOptions {
   signalConcurrency: number;
   /** Rotations of each kind, taking turns; times are the median. */
   rotations: number;
+  /** Rotations sent back to back for the burst measurement (the issue's figure: 5). */
+  burstRotations: number;
   bundlePath: string;
   timeoutMs: number;
 }
@@ -46,6 +55,11 @@ export interface PropagationResult {
   limitMs: number;
   /** Tree rotation time over the direct client's. */
   ratioToDirect: number;
+  /**
+   * `burstRotations` rotations signalled to the root back to back: from the first signal until every
+   * workflow held the last token. Coalescing means only the newest token travels.
+   */
+  burst: { rotations: number; settledMs: number; ratioToOne: number };
   /** Tree rotation time over the raw-rate limit. */
   ratioToLimit: number;
 }
@@ -61,12 +75,17 @@ export interface RotationTiming {
   settledRunsMs: number[];
   /** From the rotation call until the poller had seen every workflow on the new version. */
   observedMs: number;
+  /**
+   * From the rotation call until the poller had seen every parent count all its children as
+   * confirmed (acknowledged holding the version): what "reached" costs on top of "holds".
+   */
+  confirmedMs: number;
   /** History events a rotation added, per workflow (mean over the rotations). */
   eventsPerWorkflow: number;
 }
 
 /** One rotation's figures, before {@link combine} takes the median over the runs. */
-type RotationRun = Omit<RotationTiming, 'settledRunsMs'>;
+export type RotationRun = Omit<RotationTiming, 'settledRunsMs'>;
 
 export interface WorkerMemoryResult {
   /** The worker process after a warm-up workflow, holding nothing. */
@@ -84,7 +103,7 @@ export async function measurePropagation(
   const token = devToken(config, 'developer');
   const { address, namespace } = config.temporal;
   const tls = devTls(config, 'worker');
-  const { clientId, clientSecret } = config.apps.worker;
+  const { clientId, clientSecret } = config.apps.developer;
   const run = randomUUID().slice(0, 8);
   const taskQueue = `bench-tree-${run}`;
   const ids = treeIds(`bench-${run}-root`, options.fanout, options.depth);
@@ -156,14 +175,18 @@ export async function measurePropagation(
       const next = (await source.getToken()).token;
       const rotateTree = async () => {
         treeRuns.push(
-          await timeRotation(c, ids, options.timeoutMs, () => rotateApiToken(c, ids[0] as string, next)),
+          await timeRotation(c, ids, options.timeoutMs, () =>
+            rotateApiToken(c, ids[0] as string, next, benchRotation),
+          ),
         );
       };
       const rotateEach = async () => {
         directRuns.push(
           await timeRotation(c, flatIds, options.timeoutMs, async () => {
             const sent = process.hrtime.bigint();
-            await runPool(flatIds, options.signalConcurrency, (id) => rotateApiToken(c, id, next));
+            await runPool(flatIds, options.signalConcurrency, (id) =>
+              rotateApiToken(c, id, next, benchRotation),
+            );
             sendRuns.push(msSince(sent));
           }),
         );
@@ -171,6 +194,9 @@ export async function measurePropagation(
       // Taking turns, so neither kind always runs on the machine the other one just left.
       for (const rotate of r % 2 === 0 ? [rotateTree, rotateEach] : [rotateEach, rotateTree]) await rotate();
     }
+    const burst = await timeBurst(c, ids, options.burstRotations, options.timeoutMs, () =>
+      source.getToken().then((t) => t.token),
+    );
     // Last, because the worker still works through the signalled workflows' tasks for a while after
     // the server accepted the signals; twice, and the faster run is the limit.
     const rawRuns = [await rawSignalRate(), await rawSignalRate()];
@@ -194,6 +220,7 @@ export async function measurePropagation(
         },
         limitMs: round(limitMs),
         ratioToDirect: round(tree.settledMs / direct.settledMs, 2),
+        burst: { ...burst, ratioToOne: round(burst.settledMs / tree.settledMs, 2) },
         ratioToLimit: round(tree.settledMs / limitMs, 2),
       },
       workerMemory: {
@@ -217,12 +244,13 @@ function combine(runs: readonly RotationRun[]): RotationTiming {
     settledMs: round(median(runs.map((r) => r.settledMs))),
     settledRunsMs: runs.map((r) => r.settledMs),
     observedMs: round(median(runs.map((r) => r.observedMs))),
+    confirmedMs: round(median(runs.map((r) => r.confirmedMs))),
     eventsPerWorkflow: round(runs.reduce((sum, r) => sum + r.eventsPerWorkflow, 0) / runs.length, 2),
   };
 }
 
 /** Rotates with `rotate`, waits until every id holds the next version, and measures what it took. */
-async function timeRotation(
+export async function timeRotation(
   client: Client,
   ids: readonly string[],
   timeoutMs: number,
@@ -235,6 +263,8 @@ async function timeRotation(
   await rotate();
   const infos = await waitForVersion(client, ids, version, timeoutMs);
   const observedMs = msSince(started);
+  await waitForConfirmations(client, ids, timeoutMs);
+  const confirmedMs = msSince(started);
   // updatedAt is workflow time, i.e. the start of the workflow task that took the token: the moment
   // each workflow had it, whenever the poller got round to asking.
   const settledAt = Math.max(...[...infos.values()].map((info) => Date.parse(info.updatedAt ?? '')));
@@ -245,6 +275,7 @@ async function timeRotation(
     reached: [...infos.values()].filter((info) => info.version >= version).length,
     settledMs: round(settledAt - t0),
     observedMs: round(observedMs),
+    confirmedMs: round(confirmedMs),
     eventsPerWorkflow: round((after - before) / ids.length, 2),
   };
 }
@@ -255,7 +286,7 @@ async function timeRotation(
  * behind and pauses: the poller confirms arrivals without becoming the load that delays them. The
  * times reported come from `updatedAt`, not from when the poller looked.
  */
-async function waitForVersion(
+export async function waitForVersion(
   client: Client,
   ids: readonly string[],
   version: number,
@@ -294,6 +325,71 @@ async function waitForVersion(
   return done;
 }
 
+/**
+ * Sends `count` rotations to the root back to back (each signal awaited, none waited for), then waits
+ * until every workflow holds the last token. Settled time comes from `updatedAt`, as for one rotation.
+ */
+async function timeBurst(
+  client: Client,
+  ids: readonly string[],
+  count: number,
+  timeoutMs: number,
+  nextToken: () => Promise<string>,
+): Promise<{ rotations: number; settledMs: number }> {
+  const tokens: string[] = [];
+  for (let i = 0; i < count; i++) tokens.push(await nextToken());
+  const last = apiTokenFingerprint(tokens.at(-1) as string);
+  const t0 = Date.now();
+  for (const token of tokens) await rotateApiToken(client, ids[0] as string, token, benchRotation);
+  const deadline = Date.now() + timeoutMs;
+  let infos = new Map<string, ApiTokenInfo>();
+  for (;;) {
+    infos = new Map();
+    await runPool(ids, 8, async (id) => {
+      const info = await getApiTokenInfo(client, id).catch(() => undefined);
+      if (info?.fingerprint === last) infos.set(id, info);
+    });
+    if (infos.size === ids.length) break;
+    if (Date.now() > deadline) {
+      throw new BenchError(
+        'bench.timeout',
+        `${ids.length - infos.size} of ${ids.length} workflows did not hold the last of ${count} ` +
+          `rotations within ${timeoutMs / 1000} s`,
+      );
+    }
+    await sleep(250);
+  }
+  const settledAt = Math.max(...[...infos.values()].map((info) => Date.parse(info.updatedAt ?? '')));
+  return { rotations: count, settledMs: round(settledAt - t0) };
+}
+
+/** Polls until no workflow of `ids` has a child that was sent its version but has not confirmed it. */
+async function waitForConfirmations(
+  client: Client,
+  ids: readonly string[],
+  timeoutMs: number,
+): Promise<void> {
+  const parents = ids.filter((id) => ids.some((other) => other.startsWith(`${id}.`)));
+  let pending = [...parents];
+  const deadline = Date.now() + timeoutMs;
+  while (pending.length > 0) {
+    const still: string[] = [];
+    await runPool(pending, 8, async (id) => {
+      const info = await getApiTokenInfo(client, id).catch(() => undefined);
+      if (!info || info.children.unconfirmed > 0 || info.children.pending > 0) still.push(id);
+    });
+    pending = still;
+    if (pending.length === 0) return;
+    if (Date.now() > deadline) {
+      throw new BenchError(
+        'bench.timeout',
+        `${pending.length} parents still had unconfirmed children after ${timeoutMs / 1000} s`,
+      );
+    }
+    await sleep(250);
+  }
+}
+
 async function historyLength(client: Client, ids: readonly string[]): Promise<number> {
   let total = 0;
   await runPool(ids, 16, async (id) => {
@@ -305,7 +401,7 @@ async function historyLength(client: Client, ids: readonly string[]): Promise<nu
 }
 
 /** Terminates what the measurement started; terminating the root takes its descendants with it. */
-async function cleanUp(client: Client, ids: readonly string[]): Promise<void> {
+export async function cleanUp(client: Client, ids: readonly string[]): Promise<void> {
   await runPool(ids, 32, async (id) => {
     await client.workflow
       .getHandle(id)

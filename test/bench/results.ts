@@ -1,8 +1,11 @@
 // The shape of a benchmark run and its Markdown rendering.
+import type { AuthorizerCostResult } from './authorizer-cost.js';
 import type { HotPathResult } from './hot-path.js';
 import type { IssuerLoadResult } from './issuer-load.js';
 import type { PropagationResult, WorkerMemoryResult } from './propagation.js';
 import type { RefreshContentionResult } from './refresh-contention.js';
+import { round } from './stats.js';
+import type { TreeScalingPoint } from './tree-scaling.js';
 import type { ThroughputResult } from './worker-throughput.js';
 
 export interface BenchSizes {
@@ -19,6 +22,11 @@ export interface BenchSizes {
   issuerWarmup: number;
   treeFanout: number;
   treeDepth: number;
+  /** Depths of the trees (same fanout) one rotation is timed through, to show how time grows with size. */
+  scalingDepths: number[];
+  burstRotations: number;
+  authorizerWorkflows: number;
+  authorizerCalls: number;
   signalConcurrency: number;
   rotations: number;
   waitTimeoutMs: number;
@@ -34,6 +42,8 @@ export interface BenchResults {
   refreshContention?: RefreshContentionResult;
   workerThroughput?: ThroughputResult;
   propagation?: PropagationResult;
+  treeScaling?: TreeScalingPoint[];
+  authorizerCost?: AuthorizerCostResult;
   issuer?: IssuerLoadResult;
   workerMemory?: WorkerMemoryResult;
   /** Measurements that failed, by name, with their error. */
@@ -46,7 +56,9 @@ export type MeasurementName =
   | 'issuer'
   | 'bundle'
   | 'workerThroughput'
-  | 'propagation';
+  | 'propagation'
+  | 'treeScaling'
+  | 'authorizerCost';
 
 type Row = [measurement: string, result: string, reference: string, ratio: string];
 
@@ -122,7 +134,30 @@ export function renderMarkdown(r: BenchResults): string {
       `direct: ${n(p.direct.eventsPerWorkflow, 2)}`,
       '',
     ]);
+    rows.push([
+      '4 … until every child confirmed holding it (acks)',
+      `${ms(p.tree.confirmedMs)} (observed)`,
+      `held by all (observed): ${ms(p.tree.observedMs)}`,
+      x(round(p.tree.confirmedMs / p.tree.observedMs, 2)),
+    ]);
+    rows.push([
+      `4 Burst: ${p.burst.rotations} rotations back to back`,
+      `${ms(p.burst.settledMs)} until all hold the last`,
+      `one rotation: ${ms(p.tree.settledMs)}`,
+      x(p.burst.ratioToOne),
+    ]);
   } else failed(r.errors.bundle ? 'bundle' : 'propagation', '4 Propagation');
+
+  const first = r.treeScaling?.[0];
+  for (const point of r.treeScaling ?? []) {
+    rows.push([
+      `4 Scaling: one rotation through ${n(point.workflows)} workflows`,
+      `${ms(point.settledMs)} (${n(point.msPer1000)} ms per 1,000; confirmed ${ms(point.confirmedMs)})`,
+      first && first !== point ? `${n(first.workflows)} workflows: ${ms(first.settledMs)}` : 'smallest tree',
+      first && first !== point ? x(round(point.settledMs / first.settledMs, 2)) : '',
+    ]);
+  }
+  if (r.errors.treeScaling) failed('treeScaling', '4 Scaling');
 
   const i = r.issuer;
   if (i) {
@@ -151,6 +186,22 @@ export function renderMarkdown(r: BenchResults): string {
       '',
     ]);
   }
+
+  const a = r.authorizerCost;
+  if (a) {
+    rows.push([
+      '7 Worker throughput, tokenrelay authorizer',
+      `${n(a.tokenrelay.workflowsPerSecond, 1)}/s`,
+      `Temporal's default authorizer: ${n(a.default.workflowsPerSecond, 1)}/s`,
+      x(a.throughputRatio),
+    ]);
+    rows.push([
+      '7 One authorized call (DescribeNamespace), p50 / p99',
+      `${n(a.tokenrelay.callP50Ms, 2)} / ${n(a.tokenrelay.callP99Ms, 2)} ms`,
+      `default: ${n(a.default.callP50Ms, 2)} / ${n(a.default.callP99Ms, 2)} ms`,
+      x(a.latencyRatio),
+    ]);
+  } else failed(r.errors.bundle ? 'bundle' : 'authorizerCost', '7 Authorizer');
 
   const header = [
     `Benchmark (${r.mode}), ${r.startedAt}: ${r.machine.cpus} × ${r.machine.cpuModel}, Node ${r.machine.node}, ` +

@@ -31,13 +31,22 @@ const { values: args } = parseArgs({
 const root = resolve(process.env.TOKENRELAY_BENCH_HOME ?? '.tokenrelay/bench-stack');
 const portBase = Number(process.env.TOKENRELAY_BENCH_PORT_BASE ?? 47700);
 const plainPortBase = Number(process.env.TOKENRELAY_BENCH_PLAIN_PORT_BASE ?? portBase + 400);
+// The second secured server of measurement 7 takes a whole dev port plan (base … base + 183).
+const defaultAuthorizerPortBase = portBase + 600;
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
 log(`dev stack at ${root}, port base ${portBase}`);
 const { config, reused } = await devUp({ root, portBase, reset: args.reset });
 log(reused ? 'reusing the running bench stack' : 'bench stack started');
 try {
-  const results = await runBench({ config, root, quick: args.quick, plainPortBase, log });
+  const results = await runBench({
+    config,
+    root,
+    quick: args.quick,
+    plainPortBase,
+    defaultAuthorizerPortBase,
+    log,
+  });
   // The issuer over HTTPS next to plain HTTP, in this same run (issue 14): its own step, after the six.
   const sizes = args.quick ? quickSizes : fullSizes;
   let issuerTransports: IssuerTransportResult | undefined;

@@ -82,7 +82,7 @@ async function securedSide(config: DevConfig, bundlePath: string): Promise<Side>
   const token = devToken(config, 'developer');
   const { address, namespace } = config.temporal;
   const tls = devTls(config, 'worker');
-  const { clientId, clientSecret } = config.apps.worker;
+  const { clientId, clientSecret } = config.apps.developer;
   const taskQueue = `bench-throughput-${randomUUID().slice(0, 8)}`;
   const connection = await connectClient({ address, tls, token });
   let worker: WorkerProcess;

@@ -7,7 +7,7 @@ import { treeIds } from './fixtures/stateful/harness.js';
 import { devConfig } from './helpers.js';
 
 describe('npm run bench -- --quick', () => {
-  it('runs all six measurements and reports well-formed counts', { timeout: 600_000 }, async () => {
+  it('runs every measurement and reports well-formed counts', { timeout: 600_000 }, async () => {
     const config = devConfig();
     const results = await runBench({
       config,
@@ -15,6 +15,7 @@ describe('npm run bench -- --quick', () => {
       quick: true,
       // Clear of the stack's own ports (base … base + 180).
       plainPortBase: Number(process.env.TOKENRELAY_BENCH_PLAIN_PORT_BASE ?? config.portBase + 400),
+      defaultAuthorizerPortBase: config.portBase + 600,
       log: (line) => process.stderr.write(`[bench] ${line}\n`),
     });
     expect(results.errors).toEqual({});
@@ -54,12 +55,28 @@ describe('npm run bench -- --quick', () => {
     // Every workflow took at least the signal that delivered the token.
     expect(tree.tree.eventsPerWorkflow).toBeGreaterThan(0);
     expect(tree.direct.eventsPerWorkflow).toBeGreaterThan(0);
+    // Confirmation is observed after holding, and the burst ends with every workflow on the last token.
+    expect(tree.tree.confirmedMs).toBeGreaterThanOrEqual(tree.tree.observedMs);
+    expect(tree.burst.rotations).toBe(quickSizes.burstRotations);
+    expect(tree.burst.settledMs).toBeGreaterThanOrEqual(0);
+
+    const scaling = results.treeScaling!;
+    expect(scaling.map((p) => p.workflows)).toEqual(
+      quickSizes.scalingDepths.map((depth) => treeIds('root', quickSizes.treeFanout, depth).length),
+    );
+    for (const point of scaling) expect(point.settledMs).toBeGreaterThanOrEqual(0);
 
     const issuer = results.issuer!;
     expect(issuer.requests).toBeGreaterThan(0);
     expect(issuer.failures).toBe(0);
     expect(issuer.joseSignsPerSecond).toBeGreaterThan(0);
     expect(issuer.rss.peakMiB).toBeGreaterThan(0);
+
+    const authz = results.authorizerCost!;
+    for (const side of [authz.tokenrelay, authz.default]) {
+      expect(side.throughputRounds).toHaveLength(quickSizes.throughputRounds);
+      expect(side.callP99Ms).toBeGreaterThanOrEqual(side.callP50Ms);
+    }
 
     const memory = results.workerMemory!;
     expect(memory.workflows).toBe(workflows);
