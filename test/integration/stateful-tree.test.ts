@@ -223,6 +223,8 @@ describe('a StatefulWorkflow tree of 1 root + 5 children + 25 grandchildren, one
       token: 'pin-reserved',
       version: PIN_VERSION,
     });
+    // And a stale one: an older version never overwrites the newer token.
+    const stale = await forge(h, leafId, API_TOKEN_HANDOFF_SIGNAL, { token: 'stale-reserved', version: 1 });
     // A forged ack must not make the root count a child as having what it does not have.
     const ack = await forge(h, rootId, API_TOKEN_ACK_SIGNAL, {
       workflowId: `${rootId}.c0`,
@@ -234,7 +236,7 @@ describe('a StatefulWorkflow tree of 1 root + 5 children + 25 grandchildren, one
       version: 1,
       fingerprint: null,
     });
-    expect(new Set([handoff, ack, stranger]).size).toBe(1);
+    expect(new Set([handoff, stale, ack, stranger]).size).toBe(1);
     process.stderr.write(`[forge] external signals with the reserved prefix: ${handoff} by the server\n`);
     if (handoff === 'accepted') {
       await signalHandled(h, leafId);
@@ -334,7 +336,13 @@ describe('a StatefulWorkflow tree of 1 root + 5 children + 25 grandchildren, one
     let handoffs = 0;
     for (const workflowId of all) {
       const events = await rawHistoryEvents(h.rawClient, workflowId);
-      for (const secret of [...tokens.slice(1), ...loneTokens, 'pin-public', 'pin-reserved']) {
+      for (const secret of [
+        ...tokens.slice(1),
+        ...loneTokens,
+        'pin-public',
+        'pin-reserved',
+        'stale-reserved',
+      ]) {
         expect(findSecret(events, secret), `${workflowId} history holds a token`).toEqual([]);
       }
       const signals = events.map((e) => e.workflowExecutionSignaledEventAttributes?.signalName);
@@ -461,6 +469,47 @@ describe('confirmation: reached counts only children that acknowledged', () => {
     await root.signal('finish');
     await expect(root.result()).resolves.toBe('finished generation 0');
     expect(Date.now() - finishing).toBeLessThan(15_000);
+  });
+
+  it('ignores a failed ack to a parent that already closed', async () => {
+    const parentId = `ack-closed-${randomUUID()}`;
+    const childId = `${parentId}.c0`;
+    const parent = await startParent(h.client, treeNode, {
+      taskQueue: rootQueue,
+      workflowId: parentId,
+      input: { depth: 1, fanout: 1, abandonChildren: true },
+      apiToken: ackTokens[0],
+    });
+    try {
+      await eventually(
+        () => treeState(h.client, [childId]),
+        ([child]) => child!.token === ackTokens[0],
+      );
+      await parent.signal('finish');
+      await parent.result();
+      // The child outlives its parent (ABANDON). An envelope on the public signal is refused and
+      // answered with an ack, which the server cannot deliver to a closed parent.
+      const child = h.client.workflow.getHandle(childId);
+      await child.signal('apiToken', { token: 'envelope', version: 5 });
+      await eventually(
+        () => rawHistoryEvents(h.rawClient, childId),
+        (events) => events.some((e) => e.signalExternalWorkflowExecutionFailedEventAttributes),
+      );
+      await child.signal('apiToken', ackTokens[2]);
+      const [after] = await eventually(
+        () => treeState(h.client, [childId]),
+        ([s]) => s!.token === ackTokens[2],
+      );
+      expect(after!.info.parentWorkflowId).toBe(parentId);
+      const events = await rawHistoryEvents(h.rawClient, childId);
+      expect(events.filter((e) => e.workflowTaskFailedEventAttributes)).toEqual([]);
+      expect((await child.describe()).status.name).toBe('RUNNING');
+    } finally {
+      await h.client.workflow
+        .getHandle(childId)
+        .terminate('test over')
+        .catch(() => {});
+    }
   });
 });
 
