@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
+import { fetch as undiciFetch } from 'undici';
 import { generateCodecKey } from '../codec/codec-keys.js';
 import { ApplicationStore, type ApplicationsFile } from '../issuer/applications.js';
 import { generateKeyId, generateSecret, hashSecret } from '../issuer/secrets.js';
@@ -19,6 +20,7 @@ import {
   writeDevConfig,
 } from './dev-config.js';
 import { DevStackError } from './errors.js';
+import { devIssuerDispatcher, ensureDevIssuerCertificate } from './issuer-tls.js';
 import { type DevLayout, devLayout } from './layout.js';
 import { ensureDevPki } from './pki.js';
 import { assertPortsFree, devPorts } from './ports.js';
@@ -136,13 +138,19 @@ export async function devUp(options: DevUpOptions = {}): Promise<DevUpResult> {
   step({ step: 'pki' });
   const { paths: pki, generated } = await ensureDevPki(layout.pkiDir);
   if (generated) await rm(layout.devConfigPath, { force: true });
+  // The issuer serves HTTPS with a certificate of the dev CA (issue 14), plus plain HTTP on a loopback
+  // port for dev tools that do not pass the dev CA yet (dev.json tokenUrl and jwksUrl).
+  const { paths: issuerTls } = await ensureDevIssuerCertificate(layout.pkiDir);
+  const issuerLoopbackPort = ports.issuer + 2;
   await assertPortsFree([
     { port: ports.issuer, role: 'tokenrelay issuer' },
+    { port: issuerLoopbackPort, role: 'tokenrelay issuer (plain HTTP, loopback)' },
     { port: ports.demoApi, role: 'tokenrelay demo API' },
     ...ports.temporal,
   ]);
 
-  const issuerUrl = `http://127.0.0.1:${ports.issuer}`;
+  const issuerUrl = `https://127.0.0.1:${ports.issuer}`;
+  const issuerLoopbackUrl = `http://127.0.0.1:${issuerLoopbackPort}`;
   const jwksRefreshSeconds = options.jwksRefreshSeconds ?? 30;
   if (!Number.isInteger(jwksRefreshSeconds) || jwksRefreshSeconds < 1) {
     throw new DevStackError(
@@ -162,6 +170,8 @@ export async function devUp(options: DevUpOptions = {}): Promise<DevUpResult> {
         port: ports.issuer,
         defaultTokenLifetimeSeconds: options.tokenLifetimeSeconds ?? 600,
         verifierJwksRefreshSeconds: jwksRefreshSeconds,
+        tls: { certPath: issuerTls.certPath, keyPath: issuerTls.keyPath },
+        loopbackHttpPort: issuerLoopbackPort,
         auditLogPath: 'audit.log',
         applicationsPath: 'applications.json',
         signingKeysPath: 'signing-keys.json',
@@ -185,9 +195,11 @@ export async function devUp(options: DevUpOptions = {}): Promise<DevUpResult> {
       metricsUrl: `http://127.0.0.1:${ports.temporalMetrics}/metrics`,
     },
     issuer: {
+      // HTTPS (the dev CA, temporal.caCertPath): the tokens' iss. tokenUrl and jwksUrl use the
+      // issuer's loopback plain-HTTP listener until every dev tool passes the dev CA.
       url: issuerUrl,
-      tokenUrl: `${issuerUrl}/oauth/token`,
-      jwksUrl: `${issuerUrl}/.well-known/jwks.json`,
+      tokenUrl: `${issuerLoopbackUrl}/oauth/token`,
+      jwksUrl: `${issuerLoopbackUrl}/.well-known/jwks.json`,
       audience: DEV_AUDIENCE,
       jwksRefreshSeconds,
     },
@@ -202,7 +214,8 @@ export async function devUp(options: DevUpOptions = {}): Promise<DevUpResult> {
         host: '127.0.0.1',
         port: ports.demoApi,
         issuer: issuerUrl,
-        jwksUrl: config.issuer.jwksUrl,
+        jwksUrl: `${issuerUrl}/.well-known/jwks.json`,
+        jwksCaCertPath: pki.caCertPath,
         audience: DEMO_API_AUDIENCE,
         revokedPath: layout.demoApiRevokedPath,
       },
@@ -214,7 +227,9 @@ export async function devUp(options: DevUpOptions = {}): Promise<DevUpResult> {
 
   step({ step: 'issuer', detail: issuerUrl });
   await startIssuerDaemon(layout);
-  await waitFor('the issuer', layout.issuerPidPath, layout.issuerLogPath, 20_000, () => healthy(issuerUrl));
+  await waitFor('the issuer', layout.issuerPidPath, layout.issuerLogPath, 20_000, () =>
+    healthy(issuerUrl, pki.caCertPath),
+  );
 
   step({ step: 'demoApi', detail: config.demoApi.url });
   await startDemoApiDaemon(layout);
@@ -265,7 +280,7 @@ export async function devStartService(service: DevService, options: { root?: str
   if (service === 'issuer') {
     if ((await runningPid(layout.issuerPidPath)) === undefined) await startIssuerDaemon(layout);
     await waitFor('the issuer', layout.issuerPidPath, layout.issuerLogPath, 20_000, () =>
-      healthy(config.issuer.url),
+      healthy(config.issuer.url, config.temporal.caCertPath),
     );
     return;
   }
@@ -308,7 +323,13 @@ async function runningStack(layout: DevLayout): Promise<DevConfig | undefined> {
   if (!up || !status.configPath) return undefined;
   const config = await readDevConfig(layout.devConfigPath).catch(() => undefined);
   // A dev.json from an older tokenrelay lacks newer sections: rebuild rather than half-work.
-  if (!config?.demoApi || !config.codec || !(await healthy(config.issuer.url))) return undefined;
+  if (
+    !config?.demoApi ||
+    !config.codec ||
+    !config.issuer.url.startsWith('https:') ||
+    !(await healthy(config.issuer.url, config.temporal.caCertPath))
+  )
+    return undefined;
   if ((Object.keys(devApps) as DevAppName[]).some((name) => !config.apps?.[name])) return undefined;
   return (await workerTokenAccepted(config).catch(() => false)) ? config : undefined;
 }
@@ -430,7 +451,10 @@ export async function temporalServerCommand(
       TOKENRELAY_STATE_DIR: layout.root,
       // The server derives its ports from this, so it must match the plan the issuer and dev.json use.
       TOKENRELAY_PORT_BASE: String(portBase),
-      TOKENRELAY_JWKS_URL: config.issuer.jwksUrl,
+      // Over HTTPS: Go trusts the dev CA through SSL_CERT_FILE (it then uses that file instead of the
+      // system roots, which the dev server never needs).
+      TOKENRELAY_JWKS_URL: `${config.issuer.url}/.well-known/jwks.json`,
+      SSL_CERT_FILE: config.temporal.caCertPath,
       TOKENRELAY_JWT_AUDIENCE: config.issuer.audience,
       // Must match verifierJwksRefreshSeconds in issuer.json: the rotation schedule relies on it.
       TOKENRELAY_JWKS_REFRESH: `${config.issuer.jwksRefreshSeconds}s`,
@@ -460,10 +484,14 @@ async function writeDynamicConfig(
 
 export const temporalServices = ['frontend', 'internal-frontend', 'history', 'matching', 'worker'] as const;
 
-/** Whether the service at `url` (issuer or demo API) answers its `/health`. */
-async function healthy(url: string): Promise<boolean> {
+/** Whether the service at `url` (issuer or demo API) answers its `/health`; https with the dev CA. */
+async function healthy(url: string, caCertPath?: string): Promise<boolean> {
   try {
-    const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) });
+    const res = await undiciFetch(`${url}/health`, {
+      signal: AbortSignal.timeout(2_000),
+      ...(url.startsWith('https:') && caCertPath ? { dispatcher: devIssuerDispatcher(caCertPath) } : {}),
+    });
+    await res.body?.cancel();
     return res.ok;
   } catch {
     return false;
