@@ -4,6 +4,7 @@
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   persistRegistryUnder,
@@ -120,6 +121,14 @@ function cases(): HostileRequest[] {
       body: grant,
       status: 401,
       error: 'invalid_client',
+    },
+    {
+      name: 'form: Basic credentials and a different body client_id',
+      path: '/oauth/token',
+      headers: { ...form, ...basic(clientId, clientSecret) },
+      body: `${grant}&client_id=trk_someone_else`,
+      status: 400,
+      error: 'invalid_request',
     },
     {
       name: 'form: Basic and client_secret both',
@@ -501,6 +510,114 @@ describe('a hostile request to the issuer', () => {
       captured: { 'tokenrelay issuer start output': output },
     });
     expect(scan.hits).toEqual([]);
+  });
+});
+
+// The findings of the issue-14 review, against real issuer processes as the review ran them. Each
+// issuer here has its own limits: the one above allows 100 000 failures so the cases never trip it.
+describe('issue 14: lockout and flood against an issuer process with the default limits', () => {
+  let limited: SeparateIssuer;
+  let flooded: SeparateIssuer;
+  let pool: Pool;
+
+  beforeAll(async () => {
+    limited = await startSeparateIssuer({
+      dir: join(root, 'hostile-issuer-limited'),
+      port: PORT === 0 ? 0 : PORT + 1,
+      rateLimit: { maxFailures: 10, windowSeconds: 60 },
+    });
+    // The flood needs an address allowed to fail 10 050 times: the per-address limit is raised.
+    const floodLimits = { maxFailures: 10, maxFailuresPerIp: 1_000_000, windowSeconds: 600 };
+    flooded = await startSeparateIssuer({
+      dir: join(root, 'hostile-issuer-flooded'),
+      port: PORT === 0 ? 0 : PORT + 2,
+      rateLimit: floodLimits,
+    });
+    pool = new Pool(flooded.url, { connections: 16 });
+  }, 60_000);
+
+  afterAll(async () => {
+    await pool?.close();
+    await limited?.stop();
+    await flooded?.stop();
+  });
+
+  const tokenFrom = (url: string, id: string, secret: string, scheme = 'Basic') =>
+    fetch(`${url}/oauth/token`, {
+      method: 'POST',
+      headers: { ...form, authorization: basic(id, secret).authorization.replace(/^Basic/, scheme) },
+      body: grant,
+    });
+
+  it('F1 lockout by anyone who knows a key id: the correct secret still gets a token after 10 bad attempts', async () => {
+    const { url, credentials } = limited;
+    for (let i = 0; i < 10; i++) {
+      expect((await tokenFrom(url, credentials.clientId, `guess-${i}`)).status).toBe(401);
+    }
+    const blocked = await tokenFrom(url, credentials.clientId, 'guess-10');
+    expect(blocked.status).toBe(429);
+    expect(blocked.headers.get('retry-after')).toBeTruthy();
+    const real = await tokenFrom(url, credentials.clientId, credentials.clientSecret);
+    expect(real.status).toBe(200);
+    recordSecret('limited issuer token', ((await real.json()) as { access_token: string }).access_token);
+  });
+
+  it('F2 lockout of a whole proxy: valid logins from an address with 50 failures still get tokens', async () => {
+    const { url, credentials } = limited;
+    for (let i = 0; i < 50; i++) await tokenFrom(url, `trk_stranger${i}`, 'x');
+    expect((await tokenFrom(url, 'trk_stranger-next', 'x')).status).toBe(429);
+    const real = await tokenFrom(url, credentials.clientId, credentials.clientSecret);
+    expect(real.status).toBe(200);
+    recordSecret('limited issuer token', ((await real.json()) as { access_token: string }).access_token);
+  });
+
+  it('F3 rate-limit state cannot be flushed: 10 050 failures with distinct ids leave a blocked guesser blocked', async () => {
+    const { credentials } = flooded;
+    for (let i = 0; i < 10; i++) await tokenFrom(flooded.url, credentials.clientId, `guess-${i}`);
+    expect((await tokenFrom(flooded.url, credentials.clientId, 'guess')).status).toBe(429);
+    const started = Date.now();
+    let next = 0;
+    const statuses = new Map<number, number>();
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (next < 10_050) {
+          const i = next++;
+          const res = await pool.request({
+            method: 'POST',
+            path: '/oauth/token',
+            headers: { ...form, ...basic(`trk_flood_${i}`, 'x') },
+            body: grant,
+          });
+          await res.body.dump();
+          statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
+        }
+      }),
+    );
+    process.stderr.write(
+      `[hostile] flood: 10 050 distinct ids in ${Date.now() - started} ms, statuses ${JSON.stringify([...statuses])}\n`,
+    );
+    expect((await tokenFrom(flooded.url, credentials.clientId, 'guess')).status).toBe(429);
+    expect((await tokenFrom(flooded.url, credentials.clientId, credentials.clientSecret)).status).toBe(200);
+  }, 180_000);
+
+  it('F10 a lowercase basic scheme is accepted (RFC 7235)', async () => {
+    const { url, credentials } = limited;
+    const res = await tokenFrom(url, credentials.clientId, credentials.clientSecret, 'basic');
+    expect(res.status).toBe(200);
+    recordSecret('limited issuer token', ((await res.json()) as { access_token: string }).access_token);
+  });
+
+  it('F10 repeated scope entries are not repeated in the token', async () => {
+    const { url, credentials } = limited;
+    const res = await fetch(`${url}/oauth/token`, {
+      method: 'POST',
+      headers: { ...form, ...basic(credentials.clientId, credentials.clientSecret) },
+      body: formBody({ grant_type: 'client_credentials', scope: 'default:read default:read default:read' }),
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { access_token: string; scope: string };
+    recordSecret('limited issuer token', body.access_token);
+    expect(body.scope).toBe('default:read');
   });
 });
 

@@ -261,7 +261,8 @@ describe('a hostile token', () => {
   }
 
   it('crashes neither verifier: issuer healthy, a valid token still accepted by both', async () => {
-    const health = await fetch(`${config.issuer.url}/health`);
+    // The issuer's plain loopback listener (issuer.url is HTTPS with the dev CA).
+    const health = await fetch(new URL('/health', config.issuer.jwksUrl));
     expect(health.status).toBe(200);
     const fresh = await issueToken(config, 'developer');
     recordSecret('hostile-tokens issued worker token', fresh);
