@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { readDevConfig } from '../devstack/dev-config.js';
 import { temporalServerCommand } from '../devstack/dev-stack.js';
 import { devLayout } from '../devstack/layout.js';
-import { ensureTemporalServer } from '../devstack/temporal-install.js';
+import { ensureTokenrelayServer } from '../devstack/temporal-install.js';
 import { devUpReporter } from './progress.js';
 
 export function registerServerCommands(program: Command): void {
@@ -18,7 +18,7 @@ export function registerServerCommands(program: Command): void {
       const layout = devLayout();
       const config = await readDevConfig(layout.devConfigPath);
       const report = devUpReporter();
-      const binary = await ensureTemporalServer({
+      const binary = await ensureTokenrelayServer({
         onBuildStart: () => report({ step: 'build' }),
         onProgress: (progress) => report({ step: 'build', progress }),
       });
