@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { copyFile, mkdtemp, readFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -151,6 +151,7 @@ describe('client connections follow replaced certificate files', () => {
       await unwatched.close();
       await relay.close();
       token.stop();
+      await rm(dir, { recursive: true, force: true });
     }
   }, 90_000);
 
@@ -180,6 +181,7 @@ describe('client connections follow replaced certificate files', () => {
     } finally {
       await connection.close();
       token.stop();
+      await rm(dir, { recursive: true, force: true });
     }
   }, 60_000);
 });
