@@ -3,6 +3,7 @@
 import { Client, type Connection } from '@temporalio/client';
 import type { Logger } from '@temporalio/common';
 import { ClientCredentialsTokenSource } from '../auth/client-credentials.js';
+import type { TokenSourceLike } from '../auth/token-source.js';
 import { type DevConfig, devCodec, devTls, devToken } from '../devstack/dev-config.js';
 import { revokeByJsonPost } from '../stateful/rotation/activities.js';
 import { DEFAULT_ROTATION_TASK_QUEUE } from '../stateful/rotation/types.js';
@@ -27,7 +28,13 @@ export function devApiTokenSource(config: DevConfig): ClientCredentialsTokenSour
 
 export async function startDevRotationWorker(
   config: DevConfig,
-  options: { logger?: Logger; shutdownSignals?: NodeJS.Signals[]; taskQueue?: string } = {},
+  options: {
+    logger?: Logger;
+    shutdownSignals?: NodeJS.Signals[];
+    taskQueue?: string;
+    /** Default: the dev stack's `apiClient`. */
+    tokenSource?: TokenSourceLike;
+  } = {},
 ): Promise<DevRotationWorker> {
   if (!config.apps.rotationWorker) {
     throw new Error(
@@ -54,7 +61,7 @@ export async function startDevRotationWorker(
       codec,
       taskQueue,
       client,
-      tokenSource: devApiTokenSource(config),
+      tokenSource: options.tokenSource ?? devApiTokenSource(config),
       revoke: revokeByJsonPost(`${config.demoApi.url}/admin/revoke`),
       ...(options.logger ? { logger: options.logger } : {}),
       ...(options.shutdownSignals ? { shutdownSignals: options.shutdownSignals } : {}),

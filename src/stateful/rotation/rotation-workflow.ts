@@ -20,7 +20,7 @@ export const apiTokenRotationStatusQuery = defineQuery<ApiTokenRotationStatus>('
 // attempt shows in the workflow's pending activity, which `describe` reports.
 const quick = proxyActivities<ApiTokenRotationActivities>({
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 seconds' },
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '2 seconds' },
 });
 
 /**

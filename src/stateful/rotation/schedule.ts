@@ -35,7 +35,10 @@ export interface ScheduleApiTokenRotationOptions {
   targets: RotationTargets;
   /** The rotation worker's task queue. Default `tokenrelay-rotation`. */
   taskQueue?: string;
-  /** How long a rotation waits for every tree to confirm. Default: half the interval, at most 60 s. */
+  /**
+   * How long a rotation waits for every tree to confirm. Default: 70 % of the interval less
+   * `revokeAfter` (at least 1 s, at most 60 s).
+   */
   confirmTimeout?: Duration;
   /**
    * Revoke the previous rotation's token this long after every tree confirmed the new one (through
@@ -90,12 +93,14 @@ export function planApiTokenRotation(options: ScheduleApiTokenRotationOptions): 
     throw invalid('give every, cron, or tokenLifetime (the interval is then a third of it)');
   }
   const period = everyMs ?? 60_000;
-  const confirmTimeoutMs =
-    options.confirmTimeout === undefined
-      ? Math.min(60_000, Math.max(1_000, Math.floor(period / 2)))
-      : durationMs(options.confirmTimeout, 'confirmTimeout');
   const revokeAfterMs =
     options.revokeAfter === undefined ? undefined : durationMs(options.revokeAfter, 'revokeAfter');
+  // Long enough for a busy cluster, short enough that confirming and the revocation grace end
+  // before the next rotation is due (which SKIP would otherwise drop).
+  const confirmTimeoutMs =
+    options.confirmTimeout === undefined
+      ? Math.min(60_000, Math.max(1_000, Math.floor(period * 0.7) - (revokeAfterMs ?? 0)))
+      : durationMs(options.confirmTimeout, 'confirmTimeout');
   if (revokeAfterMs !== undefined && everyMs !== null && revokeAfterMs >= everyMs) {
     throw invalid('revokeAfter must be shorter than the interval, or the next rotation is skipped');
   }
@@ -159,12 +164,19 @@ export async function scheduleApiTokenRotation(
   options: ScheduleApiTokenRotationOptions,
 ): Promise<{ handle: ScheduleHandle; plan: RotationSchedulePlan }> {
   const plan = planApiTokenRotation(options);
+  const immediately = options.triggerImmediately ?? false;
   let handle: ScheduleHandle;
   try {
     handle = await client.schedule.create({
       scheduleId: plan.scheduleId,
       spec:
-        plan.everyMs !== null ? { intervals: [{ every: plan.everyMs }] } : { cronExpressions: [plan.cron!] },
+        plan.everyMs !== null
+          ? {
+              intervals: [
+                { every: plan.everyMs, ...(immediately ? { offset: firstTickOffset(plan.everyMs) } : {}) },
+              ],
+            }
+          : { cronExpressions: [plan.cron!] },
       action: {
         type: 'startWorkflow',
         workflowType: API_TOKEN_ROTATION_WORKFLOW,
@@ -183,7 +195,9 @@ export async function scheduleApiTokenRotation(
       state: {
         paused: options.paused ?? false,
         note: 'API token rotation (tokenrelay)',
-        triggerImmediately: options.triggerImmediately ?? false,
+        // A trigger runs beside a scheduled run (the server does not apply SKIP to it): an interval
+        // schedule instead gets its phase shifted so that its first regular run is due now.
+        triggerImmediately: immediately && plan.everyMs === null,
       },
     });
   } catch (err) {
@@ -197,6 +211,11 @@ export async function scheduleApiTokenRotation(
     throw err;
   }
   return { handle, plan };
+}
+
+/** The interval offset that makes the first run fall about a second from now. */
+function firstTickOffset(everyMs: number): number {
+  return (Date.now() + 1_000) % everyMs;
 }
 
 /** Stops further rotations until resumed (a running one finishes). */

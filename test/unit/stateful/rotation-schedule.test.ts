@@ -53,7 +53,7 @@ describe('planApiTokenRotation', () => {
     expect(plan.everyMs).toBe(6_000);
     expect(plan.cron).toBeNull();
     expect(plan.taskQueue).toBe('tokenrelay-rotation');
-    expect(plan.input).toEqual({ targets, confirmTimeoutMs: 3_000, scheduleId: 's' });
+    expect(plan.input).toEqual({ targets, confirmTimeoutMs: 4_200, scheduleId: 's' });
     expect(plan.catchupWindowMs).toBe(10_000);
   });
 
