@@ -5,6 +5,7 @@ import { AesGcmPayloadCodec } from '../codec/aes-gcm-codec.js';
 import { parseCodecKeys } from '../codec/codec-keys.js';
 import { writeJsonFileAtomic } from '../json-file.js';
 import type { TlsOptions } from '../temporal/tls.js';
+import { devIssuerDispatcher } from './dev-ca-dispatcher.js';
 import { DevStackError } from './errors.js';
 import { devLayout } from './layout.js';
 
@@ -89,12 +90,15 @@ export function devToken(
   options: Omit<RefreshingTokenOptions, 'source'> = {},
 ): RefreshingToken {
   const creds = config.apps[app];
+  // Over the issuer's HTTPS listener, trusting the dev CA only (a dev.json from before HTTPS: tokenUrl).
+  const https = config.issuer.url.startsWith('https:');
   return new RefreshingToken({
     ...options,
     source: new ClientCredentialsTokenSource({
-      tokenUrl: config.issuer.tokenUrl,
+      tokenUrl: https ? `${config.issuer.url}/oauth/token` : config.issuer.tokenUrl,
       clientId: creds.clientId,
       clientSecret: creds.clientSecret,
+      ...(https ? { dispatcher: devIssuerDispatcher(config.temporal.caCertPath) } : {}),
     }),
   });
 }

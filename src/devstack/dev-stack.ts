@@ -11,6 +11,7 @@ import { packageRoot } from '../package-root.js';
 import { DEFAULT_ROTATION_TASK_QUEUE } from '../stateful/rotation/types.js';
 import { connectClient } from '../temporal/connect.js';
 import { runningPid, spawnDaemon, stopDaemon } from './daemon.js';
+import { devIssuerDispatcher } from './dev-ca-dispatcher.js';
 import {
   type DevAppName,
   type DevConfig,
@@ -20,7 +21,7 @@ import {
   writeDevConfig,
 } from './dev-config.js';
 import { DevStackError } from './errors.js';
-import { devIssuerDispatcher, ensureDevIssuerCertificate } from './issuer-tls.js';
+import { ensureDevIssuerCertificate } from './issuer-tls.js';
 import { type DevLayout, devLayout } from './layout.js';
 import { ensureDevPki } from './pki.js';
 import { assertPortsFree, devPorts } from './ports.js';

@@ -1,8 +1,6 @@
 import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Agent, type Dispatcher } from 'undici';
 import { type CertificatePaths, devPkiPaths, issueLeaf, loadCertificateAuthority } from './pki.js';
 
 const DAY_MS = 86_400_000;
@@ -59,24 +57,4 @@ async function stillGood(paths: DevIssuerTls, validUntilMs: number): Promise<boo
   } catch {
     return false;
   }
-}
-
-const dispatchers = new Map<string, Agent>();
-
-/**
- * An undici dispatcher that trusts the dev CA (and nothing else) for the dev issuer's HTTPS listener:
- * pass it as `dispatcher` to a token source or `fetch`. One per CA file, reused.
- */
-export function devIssuerDispatcher(caCertPath: string): Dispatcher {
-  let agent = dispatchers.get(caCertPath);
-  if (!agent) {
-    agent = new Agent({
-      connect: { ca: readFileSync(caCertPath, 'utf8'), timeout: 5_000 },
-      headersTimeout: 10_000,
-      bodyTimeout: 10_000,
-      keepAliveTimeout: 30_000,
-    });
-    dispatchers.set(caCertPath, agent);
-  }
-  return agent;
 }

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fetch as undiciFetch } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { devIssuerDispatcher, ensureDevIssuerCertificate } from '../../../src/devstack/issuer-tls.js';
+import { devIssuerDispatcher } from '../../../src/devstack/dev-ca-dispatcher.js';
+import { ensureDevIssuerCertificate } from '../../../src/devstack/issuer-tls.js';
 import { ensureDevPki } from '../../../src/devstack/pki.js';
 import { type RunningIssuer, startIssuer } from '../../../src/issuer/run.js';
 
