@@ -58,7 +58,7 @@ export {
   OAuthError,
   type OAuthErrorCode,
 } from './issuer/errors.js';
-export { defaultIssuerStateDir, type IssuerState, openIssuerState } from './issuer/issuer-state.js';
+export { type IssuerState, openIssuerState } from './issuer/issuer-state.js';
 export { type RunningIssuer, startIssuer } from './issuer/run.js';
 export {
   listSigningKeys,
