@@ -181,6 +181,63 @@ describe('the tokenrelay CLI, driven as a user would', () => {
     expect(lastJson<{ version: number }>(elsewhere).version).toBe(2);
   }, 180_000);
 
+  it('token tree shows the rotated tree as reader; workflow start refuses to send a token in plain text', async () => {
+    const tree = await cli(['token', 'tree', '--workflow-id', 'cli-tree', '--wait', '30s', '--json']);
+    expect(tree.code).toBe(0);
+    const shown = lastJson<{
+      settled: boolean;
+      counts: { total: number; lagging: number };
+      nodes: Array<{ workflowId: string; workflowType: string; depth: number; version: number }>;
+    }>(tree);
+    expect(shown).toMatchObject({ settled: true, counts: { total: 3, lagging: 0 } });
+    expect(shown.nodes.map((n) => [n.workflowId, n.workflowType, n.depth])).toEqual([
+      ['cli-tree', 'inventorySync', 0],
+      ['cli-tree.eu', 'regionSync', 1],
+      ['cli-tree.eu.store-0', 'storeSync', 2],
+    ]);
+    expect(new Set(shown.nodes.map((n) => n.version)).size).toBe(1);
+    const text = await cli(['token', 'tree', '--workflow-id', 'cli-tree']);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^ {4}cli-tree\.eu\.store-0 +storeSync .* current, confirmed$/m);
+    expect(text.stdout).not.toContain((await readFile(join(home, 'api-v2.jwt'), 'utf8')).trim());
+
+    // Pointed at the cluster without TOKENRELAY_CODEC_KEYS: the token would sit readable in history.
+    const dev = JSON.parse(await readFile(join(home, 'dev.json'), 'utf8')) as DevConfig;
+    const plain = await cli(
+      [
+        'workflow',
+        'start',
+        'inventorySync',
+        '--workflow-id',
+        'cli-plain',
+        '--with-api-token',
+        '--token-file',
+        join(home, 'api-v2.jwt'),
+      ],
+      {
+        env: {
+          ...process.env,
+          TOKENRELAY_HOME: join(home, 'not-here'),
+          TEMPORAL_ADDRESS: dev.temporal.address,
+          TEMPORAL_TLS_CLIENT_CERT_PATH: dev.temporal.clientCertPath,
+          TEMPORAL_TLS_CLIENT_KEY_PATH: dev.temporal.clientKeyPath,
+          TEMPORAL_TLS_SERVER_CA_CERT_PATH: dev.temporal.caCertPath,
+          TEMPORAL_TLS_SERVER_NAME: dev.temporal.serverName,
+          TOKENRELAY_TOKEN_URL: dev.issuer.tokenUrl,
+          TOKENRELAY_CLIENT_ID: dev.apps.developer.clientId,
+          TOKENRELAY_CLIENT_SECRET: dev.apps.developer.clientSecret,
+          TOKENRELAY_CODEC_KEYS: '',
+        },
+      },
+    );
+    expect(plain.code).toBe(2);
+    expect(plain.stderr).toMatch(
+      /error \[apitoken\.plaintext_refused\]: .*AesGcmPayloadCodec.*TOKENRELAY_CODEC_KEYS.*--allow-plaintext-token/,
+    );
+    const notStarted = await cli(['token', 'info', '--workflow-id', 'cli-plain']);
+    expect(notStarted.code).toBe(3);
+  }, 180_000);
+
   it('fails clearly: unknown workflow, bad token file, issuer down', async () => {
     const unknown = await cli(['token', 'info', '--workflow-id', 'no-such-workflow']);
     expect(unknown.code).toBe(3);
