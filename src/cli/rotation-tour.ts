@@ -1,30 +1,58 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { decodeJwt } from 'jose';
-import { ClientCredentialsTokenSource } from '../auth/client-credentials.js';
+import { jwtLifetimeMs } from '../auth/jwt-lifetime.js';
 import type { DemoApiStats } from '../devstack/demo-api.js';
 import type { DevConfig } from '../devstack/dev-config.js';
-import { getApiTokenInfo, rotateApiToken, startParent } from '../stateful/client.js';
+import { getApiTokenInfo, startParent } from '../stateful/client.js';
+import { RotationError } from '../stateful/rotation/errors.js';
+import { defaultRotationIntervalMs } from '../stateful/rotation/interval.js';
+import { deleteApiTokenRotation, scheduleApiTokenRotation } from '../stateful/rotation/schedule.js';
+import type { ApiTokenRotationResult } from '../stateful/rotation/types.js';
 import { REFERENCE_TASK_QUEUE } from './reference-app.js';
+import { devApiTokenSource } from './rotation-worker.js';
 
 export const TOUR_ROOT_ID = 'inventory-sync';
+/** The schedule that keeps the tour's tree on fresh API tokens after the tour ends. */
+export const TOUR_SCHEDULE_ID = `${TOUR_ROOT_ID}-rotation`;
+/** How long after a successor is confirmed the rotator revokes a token at the demo API. */
+const REVOKE_AFTER_MS = 5_000;
 const REGIONS = ['eu', 'us', 'ap'];
 const STORES_PER_REGION = 3;
 
 /**
- * The tour acts as two dev applications, as a team would: `developer` starts and stops the tree,
- * `rotator` (which may rotate tokens and read metadata, but neither start workflows nor read tokens)
- * hands it a new token and watches it spread.
+ * The tour acts as dev applications, as a team would: `developer` starts and stops the tree and owns
+ * its rotation schedule; `rotator` (may rotate tokens and read metadata, but neither start workflows
+ * nor read tokens) watches a rotation spread. The scheduled rotations themselves run on the rotation
+ * worker, as `rotationWorker`.
  */
 export interface TourClients {
   developer: Client;
   rotator: Client;
 }
 
+/** What `npm start` found of an earlier tour and did about it. */
+export interface PreviousTree {
+  /** Workflows of the earlier tree still running when this tour began. */
+  running: number;
+  /** Of those, stopped by the `stop` cascade. */
+  stopped: number;
+  /** Of those, terminated because they did not stop in time. */
+  terminated: number;
+  /** An earlier rotation schedule was deleted (replaced by this tour's). */
+  scheduleReplaced: boolean;
+}
+
 export interface TourSummary {
   rootWorkflowId: string;
   workflows: number;
-  /** From the rotation signal until every workflow held the new version. */
+  previousTree: PreviousTree;
+  scheduleId: string;
+  /** How often the schedule rotates the tree's API token. */
+  rotationEveryMs: number;
+  /** The scheduled rotation the tour watched: its workflow id and what it reported per tree. */
+  rotation: { workflowId: string; outcome: string; holding: number; nodes: number };
+  /** From the scheduled rotation's start until every workflow held the new version. */
   propagationMs: number;
   /** API calls accepted with the new token once it had reached the tree. */
   acceptedWithNewToken: number;
@@ -46,19 +74,24 @@ export async function runRotationTour(
 ): Promise<TourSummary> {
   const { developer: client, rotator } = clients;
   const say = (line: string) => out.write(`${line}\n`);
-  const api = new ClientCredentialsTokenSource({
-    tokenUrl: config.issuer.tokenUrl,
-    clientId: config.apps.apiClient.clientId,
-    clientSecret: config.apps.apiClient.clientSecret,
-  });
-  await stopPreviousTree(client);
+  const api = devApiTokenSource(config);
   const ids = treeIds();
+  const previousTree = await replacePreviousTour(client, ids);
+  if (previousTree.running > 0) {
+    say(
+      `Stopped the tree of an earlier run: ${previousTree.running} workflows were running ` +
+        `(${previousTree.stopped} stopped by the stop cascade, ${previousTree.terminated} terminated)`,
+    );
+  }
+  if (previousTree.scheduleReplaced) say(`Replaced the earlier rotation schedule ${TOUR_SCHEDULE_ID}`);
 
+  const receivedAt = Date.now();
   const first = await api.getToken();
+  const lifetimeMs = jwtLifetimeMs(first.token, receivedAt);
   say(
     `Starting workflow tree ${TOUR_ROOT_ID}: 1 root, ${REGIONS.length} regions, ${STORES_PER_REGION} stores each`,
   );
-  const root = await startParent(client, 'inventorySync', {
+  await startParent(client, 'inventorySync', {
     taskQueue: REFERENCE_TASK_QUEUE,
     workflowId: TOUR_ROOT_ID,
     input: {
@@ -82,30 +115,43 @@ export async function runRotationTour(
   );
   say(`All ${ids.length} workflows hold API token v1 and are calling ${config.demoApi.url}`);
 
-  const second = await api.getToken();
-  const secondJti = String(decodeJwt(second.token).jti);
-  say(
-    'Rotating the API token: v1 -> v2 (one signal to the root, as the rotator app; the tree passes it down)',
-  );
+  // Rotate well before exp: every third of the lifetime, so one failed rotation is caught up in time.
+  const everyMs = defaultRotationIntervalMs(lifetimeMs);
   const heldBefore = (await getApiTokenInfo(rotator, TOUR_ROOT_ID)).version;
   const rotatedAt = Date.now();
-  await rotateApiToken(rotator, root.workflowId, second.token);
+  await scheduleApiTokenRotation(client, {
+    scheduleId: TOUR_SCHEDULE_ID,
+    every: everyMs,
+    targets: { workflowIds: [TOUR_ROOT_ID] },
+    revokeAfter: REVOKE_AFTER_MS,
+    triggerImmediately: true,
+  });
+  say(
+    `Scheduled API token rotation ${TOUR_SCHEDULE_ID}: every ${everyMs / 1000} s (a third of the ` +
+      `${Math.round(lifetimeMs / 1000)} s token lifetime), each old token revoked ${REVOKE_AFTER_MS / 1000} s ` +
+      'after its successor is confirmed; the first rotation runs now, on the rotation worker',
+  );
   const progress = progressDisplay(out, ids.length);
   await waitUntil(
     async () => {
       const reached = await versionsReached(rotator, ids, heldBefore + 1);
-      const stats = await apiStats(config, secondJti);
-      progress.update(reached, stats, secondJti);
+      progress.update(reached);
       return reached === ids.length;
     },
     60_000,
-    'token v2 to reach every workflow',
+    'the scheduled rotation to reach every workflow',
   );
   const propagationMs = Date.now() - rotatedAt;
   progress.done();
-  say(`Token v2 reached all ${ids.length} workflows in ${propagationMs} ms`);
+  const rotation = await firstScheduledRotation(client);
+  const tree = rotation.result.trees[0];
+  say(
+    `Scheduled rotation ${rotation.workflowId}: token v2 reached all ${ids.length} workflows in ${propagationMs} ms ` +
+      `(rotator: ${tree?.outcome ?? '?'}, ${tree?.holding ?? 0}/${tree?.nodes ?? 0} confirmed)`,
+  );
+  const secondJti = rotation.result.issued?.tokenId ?? '';
 
-  // Calls already holding v1 when the last workflow switched finish within an interval.
+  // v1 came from this tour, not the rotator: the tour revokes it. The rotator revokes every later one.
   await sleep(1_500);
   await revoke(config, firstJti);
   const beforeRevocation = await apiStats(config);
@@ -124,11 +170,38 @@ export async function runRotationTour(
   return {
     rootWorkflowId: TOUR_ROOT_ID,
     workflows: ids.length,
+    previousTree,
+    scheduleId: TOUR_SCHEDULE_ID,
+    rotationEveryMs: everyMs,
+    rotation: {
+      workflowId: rotation.workflowId,
+      outcome: tree?.outcome ?? 'unknown',
+      holding: tree?.holding ?? 0,
+      nodes: tree?.nodes ?? 0,
+    },
     propagationMs,
     acceptedWithNewToken: after.acceptedByJti[secondJti] ?? 0,
     rejectedAfterRevocation: totalRejected(after) - totalRejected(beforeRevocation),
     oldTokenRefused,
   };
+}
+
+/** The first rotation the tour's schedule started, once it completed. */
+async function firstScheduledRotation(
+  client: Client,
+): Promise<{ workflowId: string; result: ApiTokenRotationResult }> {
+  let workflowId: string | undefined;
+  await waitUntil(
+    async () => {
+      const { info } = await client.schedule.getHandle(TOUR_SCHEDULE_ID).describe();
+      workflowId = info.recentActions[0]?.action.workflow.workflowId;
+      return workflowId !== undefined;
+    },
+    30_000,
+    'the schedule to start its first rotation',
+  );
+  const result = (await client.workflow.getHandle(workflowId!).result()) as ApiTokenRotationResult;
+  return { workflowId: workflowId!, result };
 }
 
 function treeIds(): string[] {
@@ -141,21 +214,77 @@ function treeIds(): string[] {
   ];
 }
 
-/** A tree left by an earlier run is stopped first, so exactly one tree calls the API. */
-async function stopPreviousTree(client: Client): Promise<void> {
-  const handle: WorkflowHandle = client.workflow.getHandle(TOUR_ROOT_ID);
-  try {
-    const { status } = await handle.describe();
-    if (status.name !== 'RUNNING') return;
-    await handle.signal('stop');
-    await Promise.race([handle.result().catch(() => undefined), sleep(15_000)]);
-    // A tree from older workflow code may be unable to finish (non-determinism): end it for good.
-    if ((await handle.describe()).status.name === 'RUNNING') {
-      await handle.terminate('replaced by a new tokenrelay start');
-    }
-  } catch (err) {
-    if (!(err instanceof WorkflowNotFoundError)) throw err;
+/**
+ * An earlier tour's tree and schedule are replaced, so exactly one tree calls the API and `npm start`
+ * can run again: the schedule is deleted, the root is sent `stop` (which cascades through the tree
+ * and cuts short calls stuck on refusals), and whatever workflow of the tree still runs after that —
+ * a tree from older code without the cascade, say — is terminated.
+ */
+async function replacePreviousTour(client: Client, ids: string[]): Promise<PreviousTree> {
+  let scheduleReplaced = true;
+  await deleteApiTokenRotation(client, TOUR_SCHEDULE_ID).catch((err: unknown) => {
+    if (!(err instanceof RotationError && err.code === 'rotation.schedule_not_found')) throw err;
+    scheduleReplaced = false;
+  });
+  const running = await runningOf(client, ids);
+  if (running.length === 0) return { running: 0, stopped: 0, terminated: 0, scheduleReplaced };
+  const root: WorkflowHandle = client.workflow.getHandle(TOUR_ROOT_ID);
+  if (running.includes(TOUR_ROOT_ID)) {
+    await root.signal('stop');
+    await Promise.race([root.result().catch(() => undefined), sleep(40_000)]);
   }
+  // Children of a root that was already gone are stopped one by one (the cascade does the rest).
+  await Promise.all(
+    running
+      .filter((id) => id !== TOUR_ROOT_ID)
+      .map((id) =>
+        client.workflow
+          .getHandle(id)
+          .signal('stop')
+          .catch(() => undefined),
+      ),
+  );
+  const deadline = Date.now() + 10_000;
+  let left = await runningOf(client, ids);
+  while (left.length > 0 && Date.now() < deadline) {
+    await sleep(500);
+    left = await runningOf(client, ids);
+  }
+  await Promise.all(
+    left.map((id) =>
+      client.workflow
+        .getHandle(id)
+        .terminate('replaced by a new tokenrelay start')
+        .catch((err: unknown) => {
+          if (!(err instanceof WorkflowNotFoundError)) throw err;
+        }),
+    ),
+  );
+  return {
+    running: running.length,
+    stopped: running.length - left.length,
+    terminated: left.length,
+    scheduleReplaced,
+  };
+}
+
+/** The ids among `ids` with a running execution. */
+async function runningOf(client: Client, ids: string[]): Promise<string[]> {
+  const statuses = await Promise.all(
+    ids.map((id) =>
+      client.workflow
+        .getHandle(id)
+        .describe()
+        .then(
+          (d) => d.status.name,
+          (err: unknown) => {
+            if (err instanceof WorkflowNotFoundError) return 'NOT_FOUND';
+            throw err;
+          },
+        ),
+    ),
+  );
+  return ids.filter((_, i) => statuses[i] === 'RUNNING');
 }
 
 async function versionsReached(client: Client, ids: string[], version: number): Promise<number> {
@@ -197,11 +326,10 @@ function totalRejected(stats: DemoApiStats): number {
 function progressDisplay(out: NodeJS.WriteStream, total: number) {
   let last = -1;
   return {
-    update(reached: number, stats: DemoApiStats, jti: string) {
+    update(reached: number) {
       const line =
         `  token v2 reached ${String(reached).padStart(2)}/${total} workflows ` +
-        `[${'#'.repeat(reached)}${'.'.repeat(total - reached)}]  ` +
-        `API calls with v2: ${stats.acceptedByJti[jti] ?? 0}`;
+        `[${'#'.repeat(reached)}${'.'.repeat(total - reached)}]`;
       if (out.isTTY) out.write(`\r\x1b[2K${line}`);
       else if (reached !== last) out.write(`${line}\n`);
       last = reached;

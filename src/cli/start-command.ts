@@ -4,6 +4,7 @@ import { devUp } from '../devstack/dev-stack.js';
 import { openDevClient } from './connection-options.js';
 import { devUpReporter } from './progress.js';
 import { runRotationTour } from './rotation-tour.js';
+import { startDevRotationWorker } from './rotation-worker.js';
 
 export function registerStartCommand(program: Command): void {
   program
@@ -22,7 +23,17 @@ export function registerStartCommand(program: Command): void {
       out.write('Starting the reference worker (mTLS + refreshing JWT, payloads encrypted)...\n');
       // Loaded on use: it needs the repository's activities/ and workflows/.
       const { startReferenceWorker } = await import('./reference-worker.js');
-      const worker = await startReferenceWorker(config, { shutdownSignals: [] });
+      const reference = await startReferenceWorker(config, { shutdownSignals: [] });
+      out.write('Starting the rotation worker (rotationWorker: may rotate, may not read tokens)...\n');
+      const rotationWorker = await startDevRotationWorker(config, { shutdownSignals: [] }).catch(
+        async (err) => {
+          await reference.close();
+          throw err;
+        },
+      );
+      const worker = {
+        close: () => Promise.all([rotationWorker.close(), reference.close()]).then(() => undefined),
+      };
       const developer = await openDevClient(config, 'developer').catch(async (err) => {
         await worker.close();
         throw err;
@@ -45,15 +56,20 @@ export function registerStartCommand(program: Command): void {
           [
             '',
             'Summary',
+            `  earlier tree replaced:              ${summary.previousTree.running > 0 ? `yes (${summary.previousTree.running} workflows: ${summary.previousTree.stopped} stopped, ${summary.previousTree.terminated} terminated)` : 'none was running'}`,
             `  workflows in the tree:              ${summary.workflows}`,
-            `  rotation reached all of them in:    ${summary.propagationMs} ms`,
+            `  rotation schedule:                  ${summary.scheduleId}, every ${summary.rotationEveryMs / 1000} s`,
+            `  scheduled rotation reached all in:  ${summary.propagationMs} ms (${summary.rotation.outcome}, ${summary.rotation.holding}/${summary.rotation.nodes})`,
             `  API calls accepted with the new token: ${summary.acceptedWithNewToken}`,
             `  API refusals after revoking v1:     ${summary.rejectedAfterRevocation}`,
             `  v1 refused by the API when replayed: ${summary.oldTokenRefused ? 'yes' : 'NO'}`,
             `  total time:                         ${((Date.now() - started) / 1000).toFixed(1)} s`,
             '',
-            'Explore further (the tree keeps running; it calls the API while a worker runs):',
+            'Explore further (the tree keeps running; it calls the API while a worker runs, and its token is',
+            'rotated on schedule while a rotation worker runs; `npm start` again replaces tree and schedule):',
             '  npm run worker                                   # keep the reference worker running',
+            '  npx tokenrelay rotation worker                   # and the rotation worker, in another terminal',
+            `  npx tokenrelay rotation schedule describe --schedule-id ${summary.scheduleId}`,
             `  npx tokenrelay token info --workflow-id ${summary.rootWorkflowId}   # version, fingerprint, children`,
             `  npx tokenrelay token show --workflow-id ${summary.rootWorkflowId}   # redacted; --reveal to print`,
             `  npx tokenrelay token issue --app apiClient > new.jwt && npx tokenrelay token rotate --workflow-id ${summary.rootWorkflowId} --token-file new.jwt`,

@@ -9,18 +9,29 @@
 //
 // Environment: TOKENRELAY_SOAK_MINUTES (30), TOKENRELAY_SOAK_FAULT_EVERY_SECONDS (120),
 // TOKENRELAY_SOAK_PORT_BASE (39200), TOKENRELAY_SOAK_HOME (.tokenrelay/soak), TOKENRELAY_SOAK_TREES
-// (concurrent tree loops, 2).
+// (concurrent tree loops, 2), TOKENRELAY_SOAK_ROTATION (1: scheduled rotation on, 0: off).
+//
+// Scheduled rotation (issue 16): a steady tree of 1 + 3 + 9 lives for the whole soak and is rotated
+// on a Temporal Schedule by the built-in rotator (as `rotationWorker`, tokens from the issuer's
+// `apiClient`, every third of the 10 s lifetime), through every fault. The soak fails when a
+// rotation workflow fails or the steady tree does not end settled on the newest rotation's token;
+// every token the rotator issued joins the secrets scan, and so do the rotations' histories.
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Client } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
+import { ClientCredentialsTokenSource } from '../../src/auth/client-credentials.js';
+import { startDevRotationWorker } from '../../src/cli/rotation-worker.js';
 import { devCodec, devTls, devToken } from '../../src/devstack/dev-config.js';
 import { devDown, devStartService, devStopService, devUp } from '../../src/devstack/dev-stack.js';
 import { devLayout } from '../../src/devstack/layout.js';
 import { openIssuerState } from '../../src/issuer/issuer-state.js';
 import { rotateSigningKey } from '../../src/issuer/signing-key-admin.js';
 import { getApiToken, rotateApiToken, startParent } from '../../src/stateful/client.js';
+import { scheduleApiTokenRotation } from '../../src/stateful/rotation/schedule.js';
+import type { ApiTokenRotationResult } from '../../src/stateful/rotation/types.js';
+import { getApiTokenTree } from '../../src/stateful/tree.js';
 import { connectClient } from '../../src/temporal/connect.js';
 import { startWorker } from '../../src/temporal/run-worker.js';
 import { createFixtureActivities } from '../integration/fixtures/stateful/activities.js';
@@ -45,6 +56,7 @@ const root = resolve(process.env.TOKENRELAY_SOAK_HOME ?? '.tokenrelay/soak');
 const treeLoops = Number(process.env.TOKENRELAY_SOAK_TREES ?? 2);
 const TOKEN_LIFETIME_S = 10;
 const ISSUER_OUTAGE_MS = 15_000; // longer than the token lifetime
+const scheduledRotation = (process.env.TOKENRELAY_SOAK_ROTATION ?? '1') !== '0';
 
 const counts = {
   treesStarted: 0,
@@ -58,6 +70,11 @@ const counts = {
   serverAuthRefusals: 0,
   serverAuthRefusalsOutsideOutages: 0,
   workerRestarts: 0,
+  scheduledRotations: 0,
+  scheduledRotationsAllRotated: 0,
+  scheduledRotationsNotAllRotated: 0,
+  scheduledRotationsFailed: 0,
+  steadyTreeSettledAtEnd: 0,
 };
 const faults: string[][] = [];
 /** Issuer outage windows (plus one token lifetime after), when refusals are the expected pause. */
@@ -122,6 +139,72 @@ const supervised = await startWorker({
 supervised.on('workerRestarted', () => {
   counts.workerRestarts += 1;
 });
+
+// Scheduled rotation: a steady tree rotated by the built-in rotator for the whole soak.
+const steadyRootId = `soak-steady-${randomUUID()}`;
+const rotationScheduleId = `${steadyRootId}-rotation`;
+let rotationWorker: Awaited<ReturnType<typeof startDevRotationWorker>> | undefined;
+if (scheduledRotation) {
+  rotationWorker = await startDevRotationWorker(config, {
+    shutdownSignals: [],
+    // Every token the rotator issues is searched for in logs and histories at the end.
+    tokenSource: async () => {
+      const issued = await new ClientCredentialsTokenSource({
+        tokenUrl: config.issuer.tokenUrl,
+        clientId: config.apps.apiClient.clientId,
+        clientSecret: config.apps.apiClient.clientSecret,
+      }).getToken();
+      recordSecret('scheduled apiToken', issued.token);
+      return issued;
+    },
+  });
+  for (const id of treeIds(steadyRootId, 3, 2)) recordWorkflow(id);
+  await startParent(client, treeNode, {
+    taskQueue,
+    workflowId: steadyRootId,
+    input: { depth: 2, fanout: 3 },
+  });
+  await scheduleApiTokenRotation(client, {
+    scheduleId: rotationScheduleId,
+    tokenLifetime: TOKEN_LIFETIME_S * 1000,
+    targets: { workflowIds: [steadyRootId] },
+    revokeAfter: '1s',
+    triggerImmediately: true,
+  });
+  log(`scheduled rotation of ${steadyRootId} (13 workflows) every third of the token lifetime`);
+}
+
+/** Counts the schedule's rotations by outcome, records their histories for the scan, and checks the steady tree. */
+async function finishScheduledRotation(): Promise<void> {
+  await client.schedule.getHandle(rotationScheduleId).pause('soak over');
+  await sleep(5_000);
+  let newest: ApiTokenRotationResult | undefined;
+  for await (const w of client.workflow.list({ query: `TemporalScheduledById = '${rotationScheduleId}'` })) {
+    recordWorkflow(w.workflowId);
+    counts.scheduledRotations += 1;
+    if (w.status.name === 'COMPLETED') {
+      const result = (await client.workflow
+        .getHandle(w.workflowId, w.runId)
+        .result()) as ApiTokenRotationResult;
+      if (result.ok) counts.scheduledRotationsAllRotated += 1;
+      else counts.scheduledRotationsNotAllRotated += 1;
+      // Listed newest first.
+      newest ??= result;
+    } else if (w.status.name !== 'RUNNING') {
+      counts.scheduledRotationsFailed += 1;
+      log(`rotation ${w.workflowId} ended ${w.status.name}`);
+    }
+  }
+  const tree = await getApiTokenTree(client, steadyRootId);
+  const fingerprints = new Set(tree.nodes.map((n) => n.fingerprint));
+  if (tree.settled && tree.nodes.length === 13 && fingerprints.size === 1) counts.steadyTreeSettledAtEnd = 1;
+  else
+    log(
+      `steady tree not settled at the end: ${JSON.stringify(tree.counts)}, newest rotation ok=${newest?.ok}`,
+    );
+  await client.schedule.getHandle(rotationScheduleId).delete();
+  await rotationWorker?.close();
+}
 
 const endAt = Date.now() + minutes * 60_000;
 let running = true;
@@ -262,6 +345,7 @@ await Promise.all(loops);
 running = false;
 await faulting;
 clearInterval(reporter);
+if (scheduledRotation) await finishScheduledRotation();
 
 // Every token the server refused, from its own log ("Authorization error", one line per refused call).
 const temporalLog = await readFile(devLayout(root).temporalLogPath, 'utf8');
@@ -308,6 +392,10 @@ const failed =
   counts.workflowsFailed > 0 ||
   counts.clientAuthRejectionsOutsideOutages > 0 ||
   counts.serverAuthRefusalsOutsideOutages > 0 ||
+  (scheduledRotation &&
+    (counts.scheduledRotationsFailed > 0 ||
+      counts.scheduledRotationsAllRotated === 0 ||
+      counts.steadyTreeSettledAtEnd === 0)) ||
   scan.hits.length > 0;
 process.stderr.write(failed ? 'SOAK FAILED\n' : 'SOAK PASSED\n');
 process.exit(failed ? 1 : 0);

@@ -113,6 +113,38 @@ describe('the tokenrelay CLI, driven as a user would', () => {
     expect(run.stderr).not.toMatch(/eyJ[\w-]{10,}\./);
   }, 240_000);
 
+  it('npm start again replaces the first tree, children included, and succeeds', async () => {
+    const startedAt = new Date();
+    const run = await cli(['start', '--', '--json'], { command: ['npm'] });
+    expect(run.code).toBe(0);
+    const summary = lastJson<{
+      workflows: number;
+      previousTree: { running: number; stopped: number; terminated: number; scheduleReplaced: boolean };
+      rotation: { outcome: string; holding: number; nodes: number };
+    }>(run);
+    // The first run's tree was still running (no worker since it ended); this run ended all of it.
+    // (Stopped by the cascade normally; a node that is slower than the wait is terminated and counted.)
+    expect(summary.previousTree).toMatchObject({ running: 13, scheduleReplaced: true });
+    expect(summary.previousTree.stopped + summary.previousTree.terminated).toBe(13);
+    expect(run.stderr).toMatch(/Stopped the tree of an earlier run: 13 workflows were running/);
+    expect(summary.rotation).toEqual({ outcome: 'rotated', holding: 13, nodes: 13 });
+    // No workflow of the first tree is left running: every running one started with the second run.
+    const config = JSON.parse(await readFile(join(home, 'dev.json'), 'utf8')) as DevConfig;
+    const { openDevClient } = await import('../../src/cli/connection-options.js');
+    const { client, close } = await openDevClient(config, 'reader');
+    try {
+      const old = [];
+      for await (const w of client.workflow.list({
+        query: `ExecutionStatus = 'Running' AND StartTime < '${startedAt.toISOString()}'`,
+      })) {
+        if (w.workflowId.startsWith('inventory-sync')) old.push(w.workflowId);
+      }
+      expect(old).toEqual([]);
+    } finally {
+      await close();
+    }
+  }, 300_000);
+
   it('workflow start → token rotate → token show → token info', async () => {
     worker = spawn(process.execPath, [bin, 'worker'], { env: env(), cwd: packageRoot(), stdio: 'ignore' });
     const first = join(home, 'api-v1.jwt');

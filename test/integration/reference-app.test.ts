@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ClientCredentialsTokenSource } from '../../src/auth/client-credentials.js';
+import { openDevClient } from '../../src/cli/connection-options.js';
 import { REFERENCE_TASK_QUEUE } from '../../src/cli/reference-app.js';
 import { startReferenceWorker } from '../../src/cli/reference-worker.js';
 import { getApiTokenInfo, rotateApiToken, startParent } from '../../src/stateful/client.js';
@@ -22,7 +23,11 @@ async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean, 
 describe('the reference application', () => {
   it('keeps a long-running tree on the newest token across continue-as-new, then stops it cleanly', async () => {
     const worker = await startReferenceWorker(config, { shutdownSignals: [] });
-    const { client } = worker;
+    // The worker identity may poll and read its tokens, nothing else: the test drives the tree as the
+    // developer, and rotates as the rotator.
+    const developer = await openDevClient(config, 'developer');
+    const rotator = await openDevClient(config, 'rotator');
+    const { client } = developer;
     const api = new ClientCredentialsTokenSource({
       tokenUrl: config.issuer.tokenUrl,
       clientId: config.apps.apiClient.clientId,
@@ -46,26 +51,98 @@ describe('the reference application', () => {
       );
       expect((await root.describe()).runId).not.toBe(root.firstExecutionRunId);
 
-      await rotateApiToken(client, rootId, (await api.getToken()).token);
-      await eventually(
+      const before = (await getApiTokenInfo(client, rootId)).version;
+      await rotateApiToken(rotator.client, rootId, (await api.getToken()).token);
+      // Versions are stamped from workflow time: the new one is larger than before and the same everywhere.
+      const after = await eventually(
         () => Promise.all(ids.map((id) => getApiTokenInfo(client, id))),
-        (all) => all.every((info) => info.version === 2),
-        'token v2 everywhere',
+        (all) => all.every((info) => info.version > before && info.version === all[0]?.version),
+        'the new token everywhere',
       );
+      const rotated = after[0]?.version;
       // The calls go on with the new token, in runs that started after continue-as-new.
       await eventually(
         () => Promise.all(ids.map(progressOf)),
-        (all) => all.every((p) => p.lastVersion === 2),
-        'calls made with v2',
+        (all) => all.every((p) => p.lastVersion === rotated),
+        'calls made with the new token',
       );
 
       await client.workflow.getHandle(rootId).signal('stop');
       for (const id of ids) {
         const result = await client.workflow.getHandle(id).result();
-        expect(result).toMatchObject({ lastVersion: 2 });
+        expect(result).toMatchObject({ lastVersion: rotated });
         expect((result as SyncProgress).calls).toBeGreaterThan(10);
       }
     } finally {
+      await Promise.all([developer.close(), rotator.close()]);
+      await worker.close();
+    }
+  }, 120_000);
+
+  it('stop takes the whole subtree with it, even while every API call is being refused (and so does cancel)', async () => {
+    const worker = await startReferenceWorker(config, { shutdownSignals: [] });
+    // The developer starts, inspects, stops and cancels trees; the worker identity may do none of that.
+    const developer = await openDevClient(config, 'developer');
+    const { client } = developer;
+    const api = new ClientCredentialsTokenSource({
+      tokenUrl: config.issuer.tokenUrl,
+      clientId: config.apps.apiClient.clientId,
+      clientSecret: config.apps.apiClient.clientSecret,
+    });
+    const treeOf = (rootId: string) => [
+      rootId,
+      ...['eu', 'us'].flatMap((r) => [`${rootId}.${r}`, `${rootId}.${r}.store-0`, `${rootId}.${r}.store-1`]),
+    ];
+    const statusOf = (id: string) =>
+      client.workflow
+        .getHandle(id)
+        .describe()
+        .then((d) => d.status.name);
+    try {
+      for (const how of ['stop', 'cancel'] as const) {
+        const rootId = `refused-${how}-${Date.now()}`;
+        const ids = treeOf(rootId);
+        const token = (await api.getToken()).token;
+        await startParent(client, 'inventorySync', {
+          taskQueue: REFERENCE_TASK_QUEUE,
+          workflowId: rootId,
+          input: {
+            apiUrl: config.demoApi.url,
+            regions: ['eu', 'us'],
+            storesPerRegion: 2,
+            intervalSeconds: 0.2,
+          },
+          apiToken: token,
+        });
+        await eventually(
+          () => Promise.all(ids.map((id) => getApiTokenInfo(client, id))),
+          (all) => all.length === ids.length && all.every((i) => i.version === 1),
+          'the whole tree holding v1',
+        );
+        // Every call from now on is refused: the activities retry for as long as they are let.
+        const res = await fetch(`${config.demoApi.url}/admin/revoke`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ token }),
+        });
+        expect(res.status).toBe(204);
+        await new Promise((resolve) => setTimeout(resolve, 2_000));
+
+        const root = client.workflow.getHandle(rootId);
+        if (how === 'stop') await root.signal('stop');
+        else await root.cancel();
+        const closed = await eventually(
+          () => Promise.all(ids.map(statusOf)),
+          (all) => all.every((s) => s !== 'RUNNING'),
+          'every workflow of the tree to close',
+        );
+        expect(closed).toEqual(
+          ids.map(() => (how === 'stop' ? 'COMPLETED' : expect.stringMatching(/COMPLETED|CANCELLED/))),
+        );
+        if (how === 'cancel') expect(closed[0]).toBe('CANCELLED');
+      }
+    } finally {
+      await developer.close();
       await worker.close();
     }
   }, 120_000);

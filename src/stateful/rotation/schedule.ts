@@ -195,9 +195,9 @@ export async function scheduleApiTokenRotation(
       state: {
         paused: options.paused ?? false,
         note: 'API token rotation (tokenrelay)',
-        // A trigger runs beside a scheduled run (the server does not apply SKIP to it): an interval
-        // schedule instead gets its phase shifted so that its first regular run is due now.
-        triggerImmediately: immediately && plan.everyMs === null,
+        // The server does not apply SKIP to this trigger: an interval schedule gets its phase
+        // shifted so that its first regular run is one whole interval away, not beside this one.
+        triggerImmediately: immediately,
       },
     });
   } catch (err) {
@@ -213,9 +213,9 @@ export async function scheduleApiTokenRotation(
   return { handle, plan };
 }
 
-/** The interval offset that makes the first run fall about a second from now. */
+/** The interval offset that puts the first regular run one interval from now. */
 function firstTickOffset(everyMs: number): number {
-  return (Date.now() + 1_000) % everyMs;
+  return Date.now() % everyMs;
 }
 
 /** Stops further rotations until resumed (a running one finishes). */
