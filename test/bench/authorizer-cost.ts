@@ -17,8 +17,9 @@ import { devPorts } from '../../src/devstack/ports.js';
 import { ensureTokenrelayServer } from '../../src/devstack/temporal-install.js';
 import { connectClient } from '../../src/temporal/connect.js';
 import { BenchError } from './errors.js';
-import { median, msSince, percentile, round, runPool, sleep } from './stats.js';
+import { median, msSince, percentile, round, sleep } from './stats.js';
 import { startWorkerProcess, type WorkerProcess } from './worker-process.js';
+import { drive } from './worker-throughput.js';
 
 export interface AuthorizerCostOptions {
   /** The dev stack's folder (its PKI is shared with the second server). */
@@ -128,17 +129,6 @@ async function openSide(
     await connection.close();
     throw err;
   }
-}
-
-async function drive(side: Side, count: number, concurrency: number): Promise<number> {
-  const started = process.hrtime.bigint();
-  await runPool(Array.from({ length: count }), concurrency, async () => {
-    await side.client.workflow.execute('benchTrivial', {
-      taskQueue: side.taskQueue,
-      workflowId: `bench-${randomUUID()}`,
-    });
-  });
-  return count / (msSince(started) / 1000);
 }
 
 async function callLatencies(side: Side, calls: number): Promise<number[]> {

@@ -138,7 +138,11 @@ async function plainSide(server: PlainServer, bundlePath: string): Promise<Side>
 }
 
 /** Runs `count` workflows, `concurrency` at a time, each to its result; completed per second. */
-async function drive(side: Side, count: number, concurrency: number): Promise<number> {
+export async function drive(
+  side: Pick<Side, 'client' | 'taskQueue'>,
+  count: number,
+  concurrency: number,
+): Promise<number> {
   const started = process.hrtime.bigint();
   await runPool(Array.from({ length: count }), concurrency, async () => {
     await side.client.workflow.execute('benchTrivial', {
