@@ -89,7 +89,7 @@ export function renderTree(tree: ApiTokenTree): string {
   );
   const c = tree.counts;
   lines.push(
-    `${c.total} workflows: ${c.current} current, ${c.lagging} lagging, ${c.unreachable} unreachable; ` +
+    `${c.total} ${c.total === 1 ? 'workflow' : 'workflows'}: ${c.current} current, ${c.lagging} lagging, ${c.unreachable} unreachable; ` +
       `${c.excluded} excluded, ${c.skipped} skipped; ${tree.settled ? 'settled' : 'NOT settled'}`,
   );
   return `${lines.join('\n')}\n`;
