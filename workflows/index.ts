@@ -43,7 +43,7 @@ export const stopSignal = defineSignal('stop');
 export const stoppedSignal = defineSignal<[string]>('stopped');
 
 /**
- * The `patched()` id of the stop cascade: `stop` (or a cancellation) cuts a node's API call short —
+ * The `patched()` id of the stop cascade: `stop` cuts a node's API call short —
  * a call stuck retrying refusals would otherwise hold the node forever — and a node finishes only
  * after its children confirmed that their subtrees stopped (or 30 s passed). Histories without its
  * marker replay the earlier behaviour (forward `stop`, finish at once).
@@ -124,26 +124,18 @@ abstract class SyncNode<I extends NodeInput> extends StatefulWorkflow<I, SyncPro
         this.#childIds.push(id);
       }
     }
-    try {
-      await this.waitForApiToken();
-      while (!this.#stopped) {
-        const version = await this.#syncOnce();
-        if (version === undefined) break;
-        this.#progress = { ...this.#progress, calls: this.#progress.calls + 1, lastVersion: version };
-        await condition(() => this.#stopped, `${this.input.intervalSeconds}s`);
-        if (!this.#stopped) {
-          await this.continueAsNewIfSuggested({
-            ...this.input,
-            carried: { ...this.#progress, runs: this.#progress.runs + 1, childIds: this.#childIds },
-          });
-        }
+    await this.waitForApiToken();
+    while (!this.#stopped) {
+      const version = await this.#syncOnce();
+      if (version === undefined) break;
+      this.#progress = { ...this.#progress, calls: this.#progress.calls + 1, lastVersion: version };
+      await condition(() => this.#stopped, `${this.input.intervalSeconds}s`);
+      if (!this.#stopped) {
+        await this.continueAsNewIfSuggested({
+          ...this.input,
+          carried: { ...this.#progress, runs: this.#progress.runs + 1, childIds: this.#childIds },
+        });
       }
-    } catch (err) {
-      // Cancelling a node stops its subtree too, then the node ends as cancelled.
-      if (isCancellation(err) && patched(STOP_CASCADE_PATCH)) {
-        await CancellationScope.nonCancellable(() => this.#stopSubtree());
-      }
-      throw err;
     }
     if (patched(STOP_CASCADE_PATCH)) await this.#stopSubtree();
     else await Promise.all(this.#childIds.map((id) => getExternalWorkflowHandle(id).signal(stopSignal)));
