@@ -118,16 +118,17 @@ export class AesGcmPayloadCodec implements PayloadCodec {
     if (!encoding || decoder.decode(encoding) !== ENCRYPTED_ENCODING) return payload;
     const idBytes = payload.metadata?.[KEY_ID_METADATA];
     const keyId = idBytes ? decoder.decode(idBytes) : '';
+    const shownId = describeKeyId(keyId);
     const key = this.#keys.get(keyId);
     if (!key) {
       throw new CodecError(
         'codec.unknown_key',
-        `payload was encrypted with key id ${JSON.stringify(keyId)}, which this codec was not given`,
+        `payload was encrypted with key id ${shownId}, which this codec was not given`,
       );
     }
     const data = payload.data ?? new Uint8Array();
     if (data.length < IV_LENGTH + 16) {
-      throw new CodecError('codec.malformed_payload', `encrypted payload (key id ${keyId}) is truncated`);
+      throw new CodecError('codec.malformed_payload', `encrypted payload (key id ${shownId}) is truncated`);
     }
     let plain: ArrayBuffer;
     try {
@@ -139,7 +140,7 @@ export class AesGcmPayloadCodec implements PayloadCodec {
     } catch (cause) {
       throw new CodecError(
         'codec.decrypt_failed',
-        `payload encrypted with key id ${JSON.stringify(keyId)} failed authentication: wrong key or tampered data`,
+        `payload encrypted with key id ${shownId} failed authentication: wrong key or tampered data`,
         { cause },
       );
     }
@@ -148,6 +149,16 @@ export class AesGcmPayloadCodec implements PayloadCodec {
 }
 
 // Binding the key id into the tag means a payload cannot be relabelled to another key's id.
+/**
+ * The key id as error messages show it: it comes from the payload, which anyone able to write history
+ * chose, so at most 64 characters of it.
+ */
+function describeKeyId(keyId: string): string {
+  return keyId.length > 64
+    ? `${JSON.stringify(keyId.slice(0, 64))}… (${keyId.length} characters)`
+    : JSON.stringify(keyId);
+}
+
 function associatedData(keyId: string): Uint8Array {
   return encoder.encode(`tokenrelay/${CIPHER}/v1:${keyId}`);
 }

@@ -121,4 +121,21 @@ describe('AesGcmPayloadCodec', () => {
       AesGcmPayloadCodec.create({ keys: { k1: material }, encryptionKeyId: 'k1' }),
     ).rejects.not.toThrow(material);
   });
+
+  // Regression (issue 14, finding 10): a 100,068-character key id chosen by whoever wrote the payload
+  // was echoed whole in the error.
+  it('echoes at most 64 characters of an attacker-chosen key id', async () => {
+    const codec = await AesGcmPayloadCodec.create({ keys: { k: oldKey }, encryptionKeyId: 'k' });
+    const [p] = await codec.encode([
+      { metadata: { encoding: new TextEncoder().encode('json/plain') }, data: new Uint8Array([1]) },
+    ]);
+    if (!p?.metadata) throw new Error('no payload');
+    p.metadata[KEY_ID_METADATA] = new TextEncoder().encode('x'.repeat(100_000));
+    const error = await codec.decode([p]).then(
+      () => undefined,
+      (err: Error) => err,
+    );
+    expect(error?.message).toMatch(/100000 characters/);
+    expect(error?.message.length).toBeLessThan(300);
+  });
 });
