@@ -64,4 +64,15 @@ describe('README examples', () => {
       }
     }
   });
+
+  it('has an "Install in your project" section whose npm install names every peer dependency', async () => {
+    const readme = await readFile(join(packageRoot(), 'README.md'), 'utf8');
+    const pkg = JSON.parse(await readFile(join(packageRoot(), 'package.json'), 'utf8')) as {
+      peerDependencies: Record<string, string>;
+    };
+    const section = readme.split(/^## /m).find((s) => s.startsWith('Install in your project')) ?? '';
+    const install = section.match(/npm install tokenrelay[^`]*/)?.[0].replace(/\\\n/g, ' ') ?? '';
+    expect(Object.keys(pkg.peerDependencies).length).toBeGreaterThan(0);
+    for (const peer of Object.keys(pkg.peerDependencies)) expect(install).toContain(peer);
+  });
 });
