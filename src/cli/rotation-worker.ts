@@ -5,6 +5,7 @@ import type { Logger } from '@temporalio/common';
 import { ClientCredentialsTokenSource } from '../auth/client-credentials.js';
 import type { TokenSourceLike } from '../auth/token-source.js';
 import { type DevConfig, devCodec, devTls, devToken } from '../devstack/dev-config.js';
+import { DevStackError } from '../devstack/errors.js';
 import { revokeByJsonPost } from '../stateful/rotation/activities.js';
 import { DEFAULT_ROTATION_TASK_QUEUE } from '../stateful/rotation/types.js';
 import { startApiTokenRotationWorker } from '../stateful/rotation/worker.js';
@@ -37,7 +38,8 @@ export async function startDevRotationWorker(
   } = {},
 ): Promise<DevRotationWorker> {
   if (!config.apps.rotationWorker) {
-    throw new Error(
+    throw new DevStackError(
+      'devstack.invalid_state',
       'this dev stack predates the rotation worker identity: run `npx tokenrelay dev up` again',
     );
   }
