@@ -26,6 +26,11 @@ export interface BenchOptions {
   defaultAuthorizerPortBase: number;
   /** Progress lines; default none. */
   log?: (line: string) => void;
+  /**
+   * Only these measurements (the names of `BenchResults['errors']`); default all. The workflow bundle
+   * is made whenever a measurement that needs it runs.
+   */
+  only?: ReadonlySet<string>;
 }
 
 export const fullSizes: BenchSizes = {
@@ -97,6 +102,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
     name: keyof BenchResults['errors'],
     fn: () => Promise<T>,
   ): Promise<T | undefined> => {
+    if (options.only && name !== 'bundle' && !options.only.has(name)) return undefined;
     const t = Date.now();
     log(`${name}…`);
     try {

@@ -5,6 +5,8 @@
 //          --keep   leave a stack this run started running afterwards (the next run reuses it)
 //          --reset  start the stack from scratch even if one is running
 //          --out <dir>  default bench-results
+//          --only <a,b>  only these measurements (hotPath, refreshContention, issuer, workerThroughput,
+//                        propagation, authorizerCost, treeScaling); the table shows those rows
 // Environment: TOKENRELAY_BENCH_HOME (default .tokenrelay/bench-stack), TOKENRELAY_BENCH_PORT_BASE
 // (default 47700), TOKENRELAY_BENCH_PLAIN_PORT_BASE (the plain reference server's ports are this
 // + 33 … + 90; default the stack's base + 400).
@@ -26,6 +28,7 @@ const { values: args } = parseArgs({
     keep: { type: 'boolean', default: false },
     reset: { type: 'boolean', default: false },
     out: { type: 'string', default: 'bench-results' },
+    only: { type: 'string' },
   },
 });
 const root = resolve(process.env.TOKENRELAY_BENCH_HOME ?? '.tokenrelay/bench-stack');
@@ -46,6 +49,7 @@ try {
     plainPortBase,
     defaultAuthorizerPortBase,
     log,
+    ...(args.only ? { only: new Set(args.only.split(',')) } : {}),
   });
   // The issuer over HTTPS next to plain HTTP, in this same run (issue 14): its own step, after the six.
   const sizes = args.quick ? quickSizes : fullSizes;
@@ -74,7 +78,7 @@ try {
       : `\nIssuer over HTTPS next to HTTP: failed (${transportError})\n`);
   const out = resolve(args.out);
   await mkdir(out, { recursive: true });
-  const name = args.quick ? 'latest-quick' : 'latest';
+  const name = args.only ? 'latest-partial' : args.quick ? 'latest-quick' : 'latest';
   const json = {
     ...results,
     ...(issuerTransports ? { issuerTransports } : {}),
