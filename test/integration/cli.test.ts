@@ -130,7 +130,7 @@ describe('the tokenrelay CLI, driven as a user would', () => {
     expect(summary.previousTree).toMatchObject({ running: 13, scheduleReplaced: true });
     expect(summary.previousTree.stopped + summary.previousTree.terminated).toBe(13);
     expect(run.stderr).toMatch(/Stopped the tree of an earlier run: 13 workflows were running/);
-    expect(summary.rotation).toEqual({ outcome: 'rotated', holding: 13, nodes: 13 });
+    expect(summary.rotation).toMatchObject({ outcome: 'rotated', holding: 13, nodes: 13 });
     // No workflow of the first tree is left running: every running one started with the second run.
     const config = JSON.parse(await readFile(join(home, 'dev.json'), 'utf8')) as DevConfig;
     const { openDevClient } = await import('../../src/cli/connection-options.js');
