@@ -9,6 +9,7 @@ import { RotationError } from '../stateful/rotation/errors.js';
 import { defaultRotationIntervalMs } from '../stateful/rotation/interval.js';
 import { deleteApiTokenRotation, scheduleApiTokenRotation } from '../stateful/rotation/schedule.js';
 import type { ApiTokenRotationResult } from '../stateful/rotation/types.js';
+import { pollUntil, sleep } from '../util/poll.js';
 import { REFERENCE_TASK_QUEUE } from './reference-app.js';
 import { devApiTokenSource } from './rotation-worker.js';
 
@@ -102,16 +103,14 @@ export async function runRotationTour(
     },
     apiToken: first.token,
   });
-  await waitUntil(
-    async () => (await versionsReached(rotator, ids, 1)) === ids.length,
-    60_000,
-    'the tree to start with token v1',
-  );
+  await pollUntil(async () => (await versionsReached(rotator, ids, 1)) === ids.length, {
+    timeoutMs: 60_000,
+    what: 'the tree to start with token v1',
+  });
   const firstJti = String(decodeJwt(first.token).jti);
-  await waitUntil(
+  await pollUntil(
     async () => ((await apiStats(config, firstJti)).acceptedByJti[firstJti] ?? 0) >= ids.length,
-    60_000,
-    'the first API calls',
+    { timeoutMs: 60_000, what: 'the first API calls' },
   );
   say(`All ${ids.length} workflows hold API token v1 and are calling ${config.demoApi.url}`);
 
@@ -132,14 +131,13 @@ export async function runRotationTour(
       'after its successor is confirmed; the first rotation runs now, on the rotation worker',
   );
   const progress = progressDisplay(out, ids.length);
-  await waitUntil(
+  await pollUntil(
     async () => {
       const reached = await versionsReached(rotator, ids, heldBefore + 1);
       progress.update(reached);
       return reached === ids.length;
     },
-    60_000,
-    'the scheduled rotation to reach every workflow',
+    { timeoutMs: 60_000, what: 'the scheduled rotation to reach every workflow' },
   );
   const propagationMs = Date.now() - rotatedAt;
   progress.done();
@@ -190,18 +188,15 @@ export async function runRotationTour(
 async function firstScheduledRotation(
   client: Client,
 ): Promise<{ workflowId: string; result: ApiTokenRotationResult }> {
-  let workflowId: string | undefined;
-  await waitUntil(
+  const workflowId = await pollUntil(
     async () => {
       const { info } = await client.schedule.getHandle(TOUR_SCHEDULE_ID).describe();
-      workflowId = info.recentActions[0]?.action.workflow.workflowId;
-      return workflowId !== undefined;
+      return info.recentActions[0]?.action.workflow.workflowId;
     },
-    30_000,
-    'the schedule to start its first rotation',
+    { timeoutMs: 30_000, what: 'the schedule to start its first rotation' },
   );
-  const result = (await client.workflow.getHandle(workflowId!).result()) as ApiTokenRotationResult;
-  return { workflowId: workflowId!, result };
+  const result = (await client.workflow.getHandle(workflowId).result()) as ApiTokenRotationResult;
+  return { workflowId, result };
 }
 
 function treeIds(): string[] {
@@ -338,16 +333,4 @@ function progressDisplay(out: NodeJS.WriteStream, total: number) {
       if (out.isTTY) out.write('\n');
     },
   };
-}
-
-async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
-    await sleep(250);
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

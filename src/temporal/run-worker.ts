@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger, PayloadCodec } from '@temporalio/common';
 import { type NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { codecFromEnv } from '../codec/codec-keys.js';
+import { sleep } from '../util/poll.js';
 import { type ConnectOptions, connectWorker } from './connect.js';
 import { FileChangeWatcher } from './file-change-watcher.js';
 import { resolveConnectionSettings } from './settings.js';
@@ -60,7 +61,8 @@ export class SupervisedWorker extends EventEmitter<SupervisedWorkerEvents> {
   private current: Worker;
   private restartCount = 0;
   private stopping = false;
-  private wake: (() => void) | undefined;
+  /** Aborted by shutdown(), so a restart backoff in progress ends at once. */
+  private readonly stopped = new AbortController();
   private reloading: Promise<void> = Promise.resolve();
   private readonly watcher: FileChangeWatcher | undefined;
   private readonly onSignal = () => void this.shutdown();
@@ -149,7 +151,7 @@ export class SupervisedWorker extends EventEmitter<SupervisedWorkerEvents> {
   async shutdown(): Promise<void> {
     if (!this.stopping) {
       this.stopping = true;
-      this.wake?.();
+      this.stopped.abort();
       if (this.current.getState() === 'RUNNING') this.current.shutdown();
     }
     await this.done;
@@ -177,7 +179,7 @@ export class SupervisedWorker extends EventEmitter<SupervisedWorkerEvents> {
       // Each failure starts its own backoff: a worker that ran well for a day restarts promptly.
       let delay = initialDelay;
       for (;;) {
-        await this.sleep(delay);
+        await sleep(delay, this.stopped.signal);
         if (this.stopping) return;
         const next = await this.recreate(Math.min(maxDelay, delay * 2));
         if (this.stopping) {
@@ -221,19 +223,6 @@ export class SupervisedWorker extends EventEmitter<SupervisedWorkerEvents> {
       });
       return undefined;
     }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = done;
-    }).finally(() => {
-      this.wake = undefined;
-    });
   }
 
   private async cleanup(): Promise<void> {
