@@ -1,70 +1,27 @@
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { status as GrpcStatus } from '@grpc/grpc-js';
-import type { Connection } from '@temporalio/client';
-import { msToTs } from '@temporalio/common/lib/time.js';
-import { fetch as undiciFetch } from 'undici';
-import { generateCodecKey } from '../codec/codec-keys.js';
-import { ApplicationStore, type ApplicationsFile } from '../issuer/applications.js';
-import { generateKeyId, generateSecret, hashSecret } from '../issuer/secrets.js';
-import { packageRoot } from '../package-root.js';
-import { DEFAULT_ROTATION_TASK_QUEUE } from '../stateful/rotation/types.js';
-import { connectClient } from '../temporal/connect.js';
-import { runningPid, spawnDaemon, stopDaemon } from './daemon.js';
-import { devIssuerDispatcher } from './dev-ca-dispatcher.js';
-import {
-  type DevAppName,
-  type DevConfig,
-  devTls,
-  devToken,
-  readDevConfig,
-  writeDevConfig,
-} from './dev-config.js';
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { runningPid, stopDaemon } from './daemon.js';
+import { ensureDevApplications } from './dev-applications.js';
+import { type DevConfig, readDevConfig, writeDevConfig } from './dev-config.js';
+import { startDemoApiDaemon, startIssuerDaemon, startTemporalDaemon } from './dev-daemons.js';
+import { composeDevConfig, devIssuerUrls, isCurrentDevConfig, keptOrNewCodecKeys } from './dev-json.js';
+import { DEV_NAMESPACE } from './dev-names.js';
 import { DevStackError } from './errors.js';
 import { ensureDevIssuerCertificate } from './issuer-tls.js';
 import { type DevLayout, devLayout } from './layout.js';
+import { tryRegisterNamespace, workerTokenAccepted } from './namespace.js';
 import { ensureDevPki } from './pki.js';
 import { assertPortsFree, devPorts } from './ports.js';
-import {
-  REFERENCE_ROOT_TYPE,
-  REFERENCE_TASK_QUEUE,
-  REFERENCE_WORKFLOW_TYPES,
-} from './reference-app-names.js';
+import { healthy, type StartingDaemon, waitUntilReady } from './readiness.js';
+import { writeDemoApiConfig, writeDevIssuerConfig } from './service-config-files.js';
+import { writeDynamicConfig } from './temporal-config.js';
 import { type BuildProgress, ensureTokenrelayServer } from './temporal-install.js';
 
-export const DEV_NAMESPACE = 'default';
-export const DEV_AUDIENCE = 'tokenrelay-dev';
-export const DEMO_API_AUDIENCE = 'tokenrelay-demo-api';
+// `dev up/down/status` and single-service stop/start: the order things happen in. Each step's work
+// lives in its own module (docs/architecture.md §1, `src/devstack/`).
 
-/**
- * The dev stack's applications, each with least privilege for one job (docs/architecture.md lists
- * what each grant allows). Only `developer` may do everything in the namespace, for tests and tools
- * that run arbitrary workflows.
- */
-const devApps: Record<DevAppName, string[]> = {
-  // The reference worker: its task queue, its workflow types, and the raw token for its activities.
-  worker: [
-    `${DEV_NAMESPACE}:taskqueue.poll:${REFERENCE_TASK_QUEUE}`,
-    `${DEV_NAMESPACE}:workflow.start:${REFERENCE_ROOT_TYPE}`,
-    ...REFERENCE_WORKFLOW_TYPES.map((type) => `${DEV_NAMESPACE}:token.read:${type}`),
-  ],
-  developer: [`${DEV_NAMESPACE}:write`, `${DEV_NAMESPACE}:token.read`, `${DEV_NAMESPACE}:token.rotate`],
-  // May hand a tree a new token and watch it spread; may not start workflows or read raw tokens.
-  rotator: [`${DEV_NAMESPACE}:read`, `${DEV_NAMESPACE}:token.rotate`],
-  // The built-in rotator's worker: polls its own queue, finds targets and walks their trees (read),
-  // signals new tokens (token.rotate); never reads one, starts nothing.
-  rotationWorker: [
-    `${DEV_NAMESPACE}:read`,
-    `${DEV_NAMESPACE}:token.rotate`,
-    `${DEV_NAMESPACE}:taskqueue.poll:${DEFAULT_ROTATION_TASK_QUEUE}`,
-  ],
-  admin: ['temporal-system:admin'],
-  reader: [`${DEV_NAMESPACE}:read`],
-  outsider: ['elsewhere:write'],
-  // Namespace "demo-api" does not exist in Temporal; with its own audience the token is useless there.
-  apiClient: ['demo-api:read'],
-};
-const devAppAudience: Partial<Record<DevAppName, string>> = { apiClient: DEMO_API_AUDIENCE };
+// Names other code imports from here, from before the steps had modules of their own.
+export { DEMO_API_AUDIENCE, DEV_AUDIENCE, DEV_NAMESPACE } from './dev-names.js';
+export { temporalServerCommand, temporalServices } from './temporal-config.js';
 
 export type DevUpStep =
   | { step: 'build'; progress?: BuildProgress }
@@ -117,6 +74,13 @@ export async function devUp(options: DevUpOptions = {}): Promise<DevUpResult> {
   }
 
   const ports = devPorts(options.portBase);
+  const jwksRefreshSeconds = options.jwksRefreshSeconds ?? 30;
+  if (!Number.isInteger(jwksRefreshSeconds) || jwksRefreshSeconds < 1) {
+    throw new DevStackError(
+      'devstack.invalid_state',
+      `jwksRefreshSeconds must be a whole number of seconds >= 1, got ${jwksRefreshSeconds}`,
+    );
+  }
   const serverBinary = await ensureTokenrelayServer({
     onBuildStart: () => step({ step: 'build' }),
     onProgress: (progress) => step({ step: 'build', progress }),
@@ -132,122 +96,61 @@ export async function devUp(options: DevUpOptions = {}): Promise<DevUpResult> {
   ]) {
     await mkdir(dir, { recursive: true, mode: 0o700 });
   }
-  // Read before anything may remove dev.json: histories in the kept Temporal data need these keys.
-  const codec = (await readDevConfig(layout.devConfigPath).catch(() => undefined))?.codec ?? {
-    keys: `dev-${new Date().toISOString().slice(0, 10).replaceAll('-', '')}:${generateCodecKey()}`,
-  };
+  // Read before anything may remove dev.json: histories in the kept Temporal data need its codec keys,
+  // and its credentials are kept when the issuer still knows them.
+  let previous = await readDevConfig(layout.devConfigPath).catch(() => undefined);
+  const codec = keptOrNewCodecKeys(previous);
   step({ step: 'pki' });
   const { paths: pki, generated } = await ensureDevPki(layout.pkiDir);
-  if (generated) await rm(layout.devConfigPath, { force: true });
+  if (generated) {
+    // New PKI: the old dev.json points at files and credentials that no longer fit.
+    await rm(layout.devConfigPath, { force: true });
+    previous = undefined;
+  }
   // The issuer serves HTTPS with a certificate of the dev CA (issue 14), plus plain HTTP on a loopback
   // port for dev tools that do not pass the dev CA yet (dev.json tokenUrl and jwksUrl).
   const { paths: issuerTls } = await ensureDevIssuerCertificate(layout.pkiDir);
-  const issuerLoopbackPort = ports.issuer + 2;
+  const issuer = devIssuerUrls(ports);
   await assertPortsFree([
     { port: ports.issuer, role: 'tokenrelay issuer' },
-    { port: issuerLoopbackPort, role: 'tokenrelay issuer (plain HTTP, loopback)' },
+    { port: issuer.loopbackPort, role: 'tokenrelay issuer (plain HTTP, loopback)' },
     { port: ports.demoApi, role: 'tokenrelay demo API' },
     ...ports.temporal,
   ]);
 
-  const issuerUrl = `https://127.0.0.1:${ports.issuer}`;
-  const issuerLoopbackUrl = `http://127.0.0.1:${issuerLoopbackPort}`;
-  const jwksRefreshSeconds = options.jwksRefreshSeconds ?? 30;
-  if (!Number.isInteger(jwksRefreshSeconds) || jwksRefreshSeconds < 1) {
-    throw new DevStackError(
-      'devstack.invalid_state',
-      `jwksRefreshSeconds must be a whole number of seconds >= 1, got ${jwksRefreshSeconds}`,
-    );
-  }
-  const apps = await ensureDevApplications(layout, options.tokenLifetimeSeconds);
+  const apps = await ensureDevApplications(layout, {
+    ...(previous ? { existing: previous } : {}),
+    ...(options.tokenLifetimeSeconds ? { tokenLifetimeSeconds: options.tokenLifetimeSeconds } : {}),
+  });
+  const config = composeDevConfig({ ports, pki, jwksRefreshSeconds, codec, apps });
+  await writeDevIssuerConfig(layout, {
+    url: issuer.url,
+    port: ports.issuer,
+    loopbackHttpPort: issuer.loopbackPort,
+    tokenLifetimeSeconds: options.tokenLifetimeSeconds ?? 600,
+    jwksRefreshSeconds,
+    tls: { certPath: issuerTls.certPath, keyPath: issuerTls.keyPath },
+  });
+  await writeDemoApiConfig(layout, {
+    port: ports.demoApi,
+    issuerUrl: issuer.url,
+    caCertPath: pki.caCertPath,
+  });
 
-  await writeFile(
-    layout.issuerConfigPath,
-    `${JSON.stringify(
-      {
-        issuer: issuerUrl,
-        audience: DEV_AUDIENCE,
-        host: '127.0.0.1',
-        port: ports.issuer,
-        defaultTokenLifetimeSeconds: options.tokenLifetimeSeconds ?? 600,
-        verifierJwksRefreshSeconds: jwksRefreshSeconds,
-        tls: { certPath: issuerTls.certPath, keyPath: issuerTls.keyPath },
-        loopbackHttpPort: issuerLoopbackPort,
-        auditLogPath: 'audit.log',
-        applicationsPath: 'applications.json',
-        signingKeysPath: 'signing-keys.json',
-      },
-      null,
-      2,
-    )}\n`,
-    { mode: 0o600 },
-  );
-  const config: DevConfig = {
-    portBase: ports.base,
-    temporal: {
-      address: `127.0.0.1:${ports.frontend}`,
-      namespace: DEV_NAMESPACE,
-      serverName: 'localhost',
-      caCertPath: pki.caCertPath,
-      clientCertPath: pki.clients.worker.certPath,
-      clientKeyPath: pki.clients.worker.keyPath,
-      adminCertPath: pki.clients.admin.certPath,
-      adminKeyPath: pki.clients.admin.keyPath,
-      metricsUrl: `http://127.0.0.1:${ports.temporalMetrics}/metrics`,
-    },
-    issuer: {
-      // HTTPS (the dev CA, temporal.caCertPath): the tokens' iss. tokenUrl and jwksUrl use the
-      // issuer's loopback plain-HTTP listener until every dev tool passes the dev CA.
-      url: issuerUrl,
-      tokenUrl: `${issuerLoopbackUrl}/oauth/token`,
-      jwksUrl: `${issuerLoopbackUrl}/.well-known/jwks.json`,
-      audience: DEV_AUDIENCE,
-      jwksRefreshSeconds,
-    },
-    demoApi: { url: `http://127.0.0.1:${ports.demoApi}`, audience: DEMO_API_AUDIENCE },
-    codec,
-    apps,
-  };
-  await writeFile(
-    layout.demoApiConfigPath,
-    `${JSON.stringify(
-      {
-        host: '127.0.0.1',
-        port: ports.demoApi,
-        issuer: issuerUrl,
-        jwksUrl: `${issuerUrl}/.well-known/jwks.json`,
-        jwksCaCertPath: pki.caCertPath,
-        audience: DEMO_API_AUDIENCE,
-        revokedPath: layout.demoApiRevokedPath,
-      },
-      null,
-      2,
-    )}\n`,
-    { mode: 0o600 },
-  );
-
-  step({ step: 'issuer', detail: issuerUrl });
+  step({ step: 'issuer', detail: issuer.url });
   await startIssuerDaemon(layout);
-  await waitFor('the issuer', layout.issuerPidPath, layout.issuerLogPath, 20_000, () =>
-    healthy(issuerUrl, pki.caCertPath),
-  );
+  await waitUntilReady(issuerDaemon(layout), 20_000, () => healthy(issuer.url, pki.caCertPath));
 
   step({ step: 'demoApi', detail: config.demoApi.url });
   await startDemoApiDaemon(layout);
-  await waitFor('the demo API', layout.demoApiPidPath, layout.demoApiLogPath, 20_000, () =>
-    healthy(config.demoApi.url),
-  );
+  await waitUntilReady(demoApiDaemon(layout), 20_000, () => healthy(config.demoApi.url));
 
   await writeDynamicConfig(layout, options.dynamicConfig ?? {});
   step({ step: 'temporal', detail: config.temporal.address });
   await startTemporalDaemon(layout, serverBinary, config, ports.base);
   step({ step: 'namespace', detail: DEV_NAMESPACE });
-  await waitFor('the Temporal server', layout.temporalPidPath, layout.temporalLogPath, 90_000, () =>
-    tryRegisterNamespace(config),
-  );
-  await waitFor('the Temporal server', layout.temporalPidPath, layout.temporalLogPath, 60_000, () =>
-    workerTokenAccepted(config),
-  );
+  await waitUntilReady(temporalDaemon(layout), 90_000, () => tryRegisterNamespace(config));
+  await waitUntilReady(temporalDaemon(layout), 60_000, () => workerTokenAccepted(config));
   await writeDevConfig(layout.devConfigPath, config);
   step({ step: 'ready' });
   return { config, configPath: layout.devConfigPath, reused: false };
@@ -280,7 +183,7 @@ export async function devStartService(service: DevService, options: { root?: str
   const config = await readDevConfig(layout.devConfigPath);
   if (service === 'issuer') {
     if ((await runningPid(layout.issuerPidPath)) === undefined) await startIssuerDaemon(layout);
-    await waitFor('the issuer', layout.issuerPidPath, layout.issuerLogPath, 20_000, () =>
+    await waitUntilReady(issuerDaemon(layout), 20_000, () =>
       healthy(config.issuer.url, config.temporal.caCertPath),
     );
     return;
@@ -289,9 +192,7 @@ export async function devStartService(service: DevService, options: { root?: str
     const serverBinary = await ensureTokenrelayServer();
     await startTemporalDaemon(layout, serverBinary, config, config.portBase);
   }
-  await waitFor('the Temporal server', layout.temporalPidPath, layout.temporalLogPath, 90_000, () =>
-    workerTokenAccepted(config),
-  );
+  await waitUntilReady(temporalDaemon(layout), 90_000, () => workerTokenAccepted(config));
 }
 
 export interface DevStatus {
@@ -323,253 +224,23 @@ async function runningStack(layout: DevLayout): Promise<DevConfig | undefined> {
   const up = status.issuer.running && status.demoApi.running && status.temporal.running;
   if (!up || !status.configPath) return undefined;
   const config = await readDevConfig(layout.devConfigPath).catch(() => undefined);
-  // A dev.json from an older tokenrelay lacks newer sections: rebuild rather than half-work.
-  if (
-    !config?.demoApi ||
-    !config.codec ||
-    !config.issuer.url.startsWith('https:') ||
-    !(await healthy(config.issuer.url, config.temporal.caCertPath))
-  )
+  if (!isCurrentDevConfig(config) || !(await healthy(config.issuer.url, config.temporal.caCertPath)))
     return undefined;
-  if ((Object.keys(devApps) as DevAppName[]).some((name) => !config.apps?.[name])) return undefined;
   return (await workerTokenAccepted(config).catch(() => false)) ? config : undefined;
 }
 
-/**
- * Keeps existing applications (and so the credentials in dev.json) when both files are intact;
- * otherwise creates fresh ones. Secrets exist in plain text only in dev.json (mode 0600).
- */
-async function ensureDevApplications(
-  layout: DevLayout,
-  tokenLifetimeSeconds: number | undefined,
-): Promise<DevConfig['apps']> {
-  const existing = await readDevConfig(layout.devConfigPath).catch(() => undefined);
-  const store = new ApplicationStore(layout.applicationsPath);
-  const stored = await store.list().catch(() => undefined);
-  const intact =
-    existing &&
-    stored &&
-    (Object.keys(devApps) as DevAppName[]).every((name) =>
-      stored.some((app) => app.id === name && app.keys.some((k) => k.id === existing.apps[name]?.clientId)),
-    );
-  if (intact && existing) return existing.apps;
-
-  const apps = {} as DevConfig['apps'];
-  const file: ApplicationsFile = { applications: [] };
-  for (const [name, permissions] of Object.entries(devApps) as Array<[DevAppName, string[]]>) {
-    const clientId = generateKeyId();
-    const clientSecret = generateSecret();
-    apps[name] = { clientId, clientSecret, permissions };
-    file.applications.push({
-      id: name,
-      permissions,
-      ...(tokenLifetimeSeconds ? { tokenLifetimeSeconds } : {}),
-      ...(devAppAudience[name] ? { audience: devAppAudience[name] } : {}),
-      keys: [
-        {
-          id: clientId,
-          secretHash: hashSecret(clientSecret),
-          status: 'active',
-          createdAt: new Date().toISOString(),
-        },
-      ],
-    });
-  }
-  await store.write(file);
-  return apps;
-}
-
-function startIssuerDaemon(layout: DevLayout): Promise<void> {
-  return startCliDaemon(
-    ['issuer', 'start'],
-    layout.issuerConfigPath,
-    layout.issuerLogPath,
-    layout.issuerPidPath,
-  );
-}
-
-function startDemoApiDaemon(layout: DevLayout): Promise<void> {
-  return startCliDaemon(
-    ['demo-api', 'start'],
-    layout.demoApiConfigPath,
-    layout.demoApiLogPath,
-    layout.demoApiPidPath,
-  );
-}
-
-/** Runs `tokenrelay <command> --config <configPath>` in the background; the config path marks the pid. */
-async function startCliDaemon(
-  command: string[],
-  configPath: string,
-  logPath: string,
-  pidPath: string,
-): Promise<void> {
-  await spawnDaemon({
-    command: process.execPath,
-    args: [join(packageRoot(), 'bin', 'tokenrelay.js'), ...command, '--config', configPath],
-    logPath,
-    pidPath,
-    marker: configPath,
-  });
-}
-
-async function startTemporalDaemon(
-  layout: DevLayout,
-  serverBinary: string,
-  config: DevConfig,
-  portBase: number,
-): Promise<void> {
-  const command = await temporalServerCommand(layout, serverBinary, config, portBase);
-  await spawnDaemon({
-    ...command,
-    logPath: layout.temporalLogPath,
-    pidPath: layout.temporalPidPath,
-    marker: command.args[1] as string,
-  });
-}
-
-/**
- * How the dev stack runs the Temporal server: temporal-dev.yml rendered with the stack's state
- * folder, ports, JWKS URL, audience and JWKS refresh interval. Shared by `dev up` (in the background)
- * and `server start` (in the foreground).
- */
-export async function temporalServerCommand(
-  layout: DevLayout,
-  serverBinary: string,
-  config: DevConfig,
-  portBase: number = config.portBase,
-): Promise<{ command: string; args: string[]; env: NodeJS.ProcessEnv; cwd: string }> {
-  // Written by dev up; `server start` on an older state folder gets the base settings.
-  if (!(await stat(layout.dynamicConfigPath).catch(() => undefined))) {
-    await writeDynamicConfig(layout, {});
-  }
-  const configFile = join(packageRoot(), 'temporal-dev.yml');
-  return {
-    command: serverBinary,
-    args: ['--config-file', configFile, 'start', ...temporalServices.flatMap((s) => ['--service', s])],
-    env: {
-      ...process.env,
-      TOKENRELAY_STATE_DIR: layout.root,
-      // The server derives its ports from this, so it must match the plan the issuer and dev.json use.
-      TOKENRELAY_PORT_BASE: String(portBase),
-      // Over HTTPS: Go trusts the dev CA through SSL_CERT_FILE (it then uses that file instead of the
-      // system roots, which the dev server never needs).
-      TOKENRELAY_JWKS_URL: `${config.issuer.url}/.well-known/jwks.json`,
-      SSL_CERT_FILE: config.temporal.caCertPath,
-      TOKENRELAY_JWT_AUDIENCE: config.issuer.audience,
-      // Must match verifierJwksRefreshSeconds in issuer.json: the rotation schedule relies on it.
-      TOKENRELAY_JWKS_REFRESH: `${config.issuer.jwksRefreshSeconds}s`,
-      // tokenrelay's authorizer (server/README.md): the only issuer whose tokens count, and where
-      // every decision on a token-sensitive call is written.
-      TOKENRELAY_AUTHZ_ISSUER: config.issuer.url,
-      TOKENRELAY_AUTHZ_AUDIT_LOG: join(layout.logsDir, 'authz-audit.log'),
-    },
-    cwd: layout.temporalDir,
-  };
-}
-
-/** Dev-only dynamic config: namespace changes visible within a second instead of ten, plus extras. */
-async function writeDynamicConfig(
-  layout: DevLayout,
-  extra: Record<string, string | number | boolean>,
-): Promise<void> {
-  const settings: Record<string, string | number | boolean> = {
-    'system.namespaceCacheRefreshInterval': '1s',
-    ...extra,
-  };
-  const yaml = Object.entries(settings)
-    .map(([key, value]) => `${key}:\n  - value: ${JSON.stringify(value)}\n`)
-    .join('');
-  await writeFile(layout.dynamicConfigPath, yaml);
-}
-
-export const temporalServices = ['frontend', 'internal-frontend', 'history', 'matching', 'worker'] as const;
-
-/** Whether the service at `url` (issuer or demo API) answers its `/health`; https with the dev CA. */
-async function healthy(url: string, caCertPath?: string): Promise<boolean> {
-  try {
-    const res = await undiciFetch(`${url}/health`, {
-      signal: AbortSignal.timeout(2_000),
-      ...(url.startsWith('https:') && caCertPath ? { dispatcher: devIssuerDispatcher(caCertPath) } : {}),
-    });
-    await res.body?.cancel();
-    return res.ok;
-  } catch {
-    return false;
-  }
-}
-
-async function withClient<T>(
-  config: DevConfig,
-  app: DevAppName,
-  fn: (c: Connection) => Promise<T>,
-): Promise<T> {
-  const token = devToken(config, app);
-  let connection: Connection | undefined;
-  try {
-    connection = await connectClient({
-      address: config.temporal.address,
-      tls: devTls(config, app === 'admin' ? 'admin' : 'worker'),
-      token,
-    });
-    return await fn(connection);
-  } finally {
-    token.stop();
-    await connection?.close();
-  }
-}
-
-async function tryRegisterNamespace(config: DevConfig): Promise<boolean> {
-  try {
-    await withClient(config, 'admin', (c) =>
-      c.workflowService.registerNamespace({
-        namespace: config.temporal.namespace,
-        workflowExecutionRetentionPeriod: msToTs('1 day'),
-      }),
-    );
-    return true;
-  } catch (err) {
-    return (err as { code?: number }).code === GrpcStatus.ALREADY_EXISTS;
-  }
-}
-
-async function workerTokenAccepted(config: DevConfig): Promise<boolean> {
-  try {
-    await withClient(config, 'worker', (c) =>
-      c.workflowService.describeNamespace({ namespace: config.temporal.namespace }),
-    );
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function waitFor(
-  what: string,
-  pidPath: string,
-  logPath: string,
-  timeoutMs: number,
-  check: () => Promise<boolean>,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if ((await runningPid(pidPath)) === undefined) {
-      throw new DevStackError(
-        'devstack.start_failed',
-        `${what} exited during start-up. ${await logTail(logPath)}`,
-      );
-    }
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  throw new DevStackError(
-    'devstack.start_failed',
-    `${what} did not become ready within ${timeoutMs / 1000}s. ${await logTail(logPath)}`,
-  );
-}
-
-async function logTail(path: string, lines = 20): Promise<string> {
-  const text = await readFile(path, 'utf8').catch(() => '');
-  const tail = text.trimEnd().split('\n').slice(-lines).join('\n');
-  return tail ? `Last lines of ${path}:\n${tail}` : `See ${path}.`;
-}
+const issuerDaemon = (layout: DevLayout): StartingDaemon => ({
+  name: 'the issuer',
+  pidPath: layout.issuerPidPath,
+  logPath: layout.issuerLogPath,
+});
+const demoApiDaemon = (layout: DevLayout): StartingDaemon => ({
+  name: 'the demo API',
+  pidPath: layout.demoApiPidPath,
+  logPath: layout.demoApiLogPath,
+});
+const temporalDaemon = (layout: DevLayout): StartingDaemon => ({
+  name: 'the Temporal server',
+  pidPath: layout.temporalPidPath,
+  logPath: layout.temporalLogPath,
+});

@@ -8,6 +8,8 @@ export interface DevLayout {
   issuerConfigPath: string;
   applicationsPath: string;
   signingKeysPath: string;
+  /** The issuer's audit log: token events, and the dev applications `dev up` creates. */
+  issuerAuditLogPath: string;
   temporalDir: string;
   dynamicConfigPath: string;
   logsDir: string;
@@ -38,6 +40,7 @@ export function devLayout(root: string = process.env.TOKENRELAY_HOME ?? '.tokenr
     issuerConfigPath: join(issuerDir, 'issuer.json'),
     applicationsPath: join(issuerDir, 'applications.json'),
     signingKeysPath: join(issuerDir, 'signing-keys.json'),
+    issuerAuditLogPath: join(issuerDir, 'audit.log'),
     temporalDir,
     dynamicConfigPath: join(temporalDir, 'dynamicconfig.yml'),
     logsDir,
