@@ -39,10 +39,12 @@ export {
   type TreeRotationReport,
 } from './stateful/rotation/types.js';
 export {
+  DEFAULT_COALESCE_ROTATIONS_MS,
   HANDOFF_PATCH_ID,
   isStatefulWorkflow,
   type StatefulChildOptions,
   StatefulWorkflow,
   type StatefulWorkflowClass,
   type StatefulWorkflowFunction,
+  type StatefulWorkflowOptions,
 } from './stateful/stateful-workflow.js';

@@ -89,10 +89,18 @@ export class ChildRegistry {
     this.#children.delete(workflowId);
   }
 
-  /** The server accepted a handoff of `sent` for the child. */
-  sent(workflowId: string, sent: HeldVersion): void {
+  /**
+   * The server accepted a handoff of `sent` for the child: it is in the child's history, and the
+   * child's handler takes it unless the child already holds a newer token. Temporal answers a query
+   * only after the workflow task that processes every event before it (strong consistency,
+   * `service/history/api/queryworkflow` in the server), so from here on every reader of the child
+   * sees `sent` or newer: it counts as confirmed without an ack. A child that refuses it says so.
+   */
+  delivered(workflowId: string, sent: HeldVersion): void {
     const entry = this.#children.get(workflowId);
-    if (entry) recordSent(entry, sent, false);
+    if (!entry) return;
+    recordSent(entry, sent, false);
+    recordConfirmed(entry, sent);
   }
 
   /** Release 0.1.0: the server accepted an envelope of `version` on the public signal for the child. */
@@ -102,12 +110,20 @@ export class ChildRegistry {
   }
 
   /**
-   * A child's ack. Returns false for an id this run did not start (ignored). Never lowers anything: an
-   * older ack arriving late leaves the newer confirmation in place.
+   * A child's ack. Returns false for an id this run did not start (ignored). A plain ack never lowers
+   * anything: an older one arriving late leaves the newer confirmation in place. An ack refusing the
+   * newest version sent to the child takes that version's confirmation back, so it counts as
+   * `unconfirmed` until a later handoff is delivered.
    */
   confirm(ack: ApiTokenAck): boolean {
     const entry = this.#children.get(ack.workflowId);
     if (!entry?.propagate) return false;
+    if (ack.refusedVersion !== undefined && ack.refusedVersion === entry.sentVersion) {
+      // The child's own word on what it holds after the newest send: it replaces the assumption.
+      entry.confirmedVersion = ack.version;
+      entry.confirmedFingerprint = ack.fingerprint;
+      return true;
+    }
     recordConfirmed(entry, ack);
     return true;
   }
@@ -131,13 +147,19 @@ export class ChildRegistry {
     return ids;
   }
 
+  /** Whether any opted-in child is starting or running: someone a new token may be handed to. */
+  anyOptedIn(): boolean {
+    for (const c of this.#children.values()) if (c.propagate && c.state !== 'skipped') return true;
+    return false;
+  }
+
   /** Whether any opted-in child's start is still in flight. */
   anyStarting(): boolean {
     for (const c of this.#children.values()) if (c.propagate && c.state === 'starting') return true;
     return false;
   }
 
-  /** True when no opted-in child is starting or still owed `held` (acks are not waited for). */
+  /** True when no opted-in child is starting or still owed `held`. */
   settled(held: HeldVersion): boolean {
     return !this.anyStarting() && this.owed(held).length === 0;
   }

@@ -15,14 +15,21 @@ export interface ApiTokenEnvelope {
   version: number;
 }
 
-/** A child's confirmation to its parent of the token it holds (no token in it). */
+/**
+ * A child's report to its parent of the token it holds (no token in it). A handoff the server
+ * accepted counts as confirmed without one (see `ChildRegistry.delivered`); a child sends an ack
+ * only when it did not take a handoff that looked like its parent's (`refusedVersion`), or to a
+ * parent still on release 0.1.0's envelopes.
+ */
 export interface ApiTokenAck {
   /** The child's workflow id: the parent ignores acks from ids it did not start. */
   workflowId: string;
-  /** The version the child holds after the handoff (0: none). */
+  /** The version the child holds (0: none). */
   version: number;
   /** The fingerprint of the token it holds, or null. */
   fingerprint: string | null;
+  /** The version of the handoff the child refused, when that is why it reports. */
+  refusedVersion?: number;
 }
 
 /** One direct child as its parent records it. */
@@ -36,15 +43,18 @@ export interface ApiTokenChildInfo {
   state: 'starting' | 'running' | 'skipped';
   /** Newest version the server accepted for this child (start input or handoff signal). */
   sentVersion: number;
-  /** Newest version the child itself confirmed holding (ack, or start input). */
+  /**
+   * Newest version the child is known to hold: the start input or a handoff the server accepted
+   * (which the child takes unless it already holds a newer one), lowered only by the child's refusal.
+   */
   confirmedVersion: number;
 }
 
 /** How far the current token got among a workflow's direct children. Each child is in one count. */
 export interface ApiTokenChildren {
-  /** Opted-in children that confirmed holding the current version (or a newer one). */
+  /** Opted-in children known to hold the current version (or a newer one). */
   reached: number;
-  /** Opted-in children the current version was sent to (the server accepted it), not yet confirmed. */
+  /** Opted-in children the current version was sent to that refused it (or a 0.1.0-style send). */
   unconfirmed: number;
   /** Opted-in children that are starting or still owed the current version. */
   pending: number;

@@ -13,6 +13,7 @@ import {
   patched,
   type SignalDefinition,
   setHandler,
+  sleep,
   startChild,
   uuid4,
   workflowInfo,
@@ -42,6 +43,25 @@ import { ApiTokenState, type HeldApiToken, isEnvelope, isFutureVersion } from '.
  * workflow task on an upgraded worker. Never remove it while such histories may still be replayed.
  */
 export const HANDOFF_PATCH_ID = 'tokenrelay-apiToken-handoff';
+
+/**
+ * How long a workflow that took a raw rotation waits before handing it down, by default. Rotations
+ * that arrive meanwhile replace it, so a burst travels the tree once, as its newest token. Small next
+ * to any token lifetime; costs one timer in the rotated workflow, none below it.
+ */
+export const DEFAULT_COALESCE_ROTATIONS_MS = 500;
+
+/** Options of {@link StatefulWorkflow.workflow}. */
+export interface StatefulWorkflowOptions {
+  /** The workflow type; defaults to the class name with a lower-case first letter. */
+  name?: string;
+  /**
+   * How long a raw `apiToken` rotation waits before it is handed to the children, so that rotations
+   * arriving meanwhile travel as one (default {@link DEFAULT_COALESCE_ROTATIONS_MS}; 0 hands each
+   * one down at once). Handoffs from a parent are passed on at once whatever this says.
+   */
+  coalesceRotationsMs?: number;
+}
 
 /** Release 0.1.0's parent → child delivery: an envelope on the public signal. Only under !patched. */
 const legacyEnvelopeSignal = defineSignal<[ApiTokenEnvelope]>('apiToken');
@@ -97,8 +117,11 @@ export type StatefulChildOptions<I> = Omit<ChildWorkflowOptions, 'args'> & {
  * Every instance answers the `apiToken` signal (a raw token string from a rotator) and the `apiToken`,
  * `apiTokenInfo`, `apiAccess` and `apiUrl` queries. It hands each newer token to the children it
  * started with {@link StatefulWorkflow.startChild} by the reserved `__tokenrelay_apiTokenHandoff`
- * signal, one handoff in flight per child and always the newest token, and each child confirms what
- * it holds with `__tokenrelay_apiTokenAck`. Tokens travel in signal and child-input payloads, which
+ * signal, one handoff in flight per child and always the newest token. A handoff the server accepted
+ * counts as held (the child takes every handoff unless it holds a newer token, and Temporal's queries
+ * see every event before them); a child that refuses one says so with `__tokenrelay_apiTokenAck`. A
+ * raw rotation waits {@link StatefulWorkflowOptions.coalesceRotationsMs} first, so a burst travels
+ * once. Tokens travel in signal and child-input payloads, which
  * are workflow history: run workers and clients with an encrypting payload codec
  * (`AesGcmPayloadCodec`) so history never holds them in plain text.
  */
@@ -121,6 +144,12 @@ export abstract class StatefulWorkflow<I = void, R = void> {
   /** An ack to the parent is wanted / being sent (at most one in flight). */
   #ackWanted = false;
   #acking = false;
+  /** The handoff version the wanted ack refuses, if that is why it is sent. */
+  #ackRefusedVersion: number | undefined;
+  /** See {@link StatefulWorkflowOptions.coalesceRotationsMs}. */
+  #coalesceRotationsMs = DEFAULT_COALESCE_ROTATIONS_MS;
+  /** A raw rotation is waiting out the coalescing window; later ones only replace the token. */
+  #coalescing = false;
 
   constructor(input: I) {
     this.input = input;
@@ -137,13 +166,20 @@ export abstract class StatefulWorkflow<I = void, R = void> {
    */
   static workflow<I, R>(
     this: StatefulWorkflowClass<I, R>,
-    options: { name?: string } = {},
+    options: StatefulWorkflowOptions = {},
   ): StatefulWorkflowFunction<I, R> {
     // biome-ignore lint/complexity/noThisInStatic: `this` is the subclass being wrapped, not the base class.
     const className = this.name;
     const name = options.name ?? className.charAt(0).toLowerCase() + className.slice(1);
+    const coalesceRotationsMs = options.coalesceRotationsMs ?? DEFAULT_COALESCE_ROTATIONS_MS;
+    if (!Number.isFinite(coalesceRotationsMs) || coalesceRotationsMs < 0) {
+      throw new RangeError(
+        `${name}: coalesceRotationsMs must be a non-negative number of milliseconds, got ${coalesceRotationsMs}`,
+      );
+    }
     const fn = async (input: I, handoff?: StatefulHandoff): Promise<R> => {
       const instance = new this(input);
+      instance.#coalesceRotationsMs = coalesceRotationsMs;
       instance.#attach(handoff);
       const result = await instance.run();
       await instance.settled();
@@ -334,21 +370,49 @@ export abstract class StatefulWorkflow<I = void, R = void> {
       if (outcome.reason === 'envelope_refused') this.#requestAck();
       return;
     }
+    await this.#coalesce();
     this.#kick();
+  }
+
+  /**
+   * Waits out the coalescing window once per burst: the first rotation of a burst sleeps, the ones
+   * arriving meanwhile return at once (their token replaced the held one), and the first one's kick
+   * hands down whatever is newest by then.
+   */
+  async #coalesce(): Promise<void> {
+    // A workflow with nobody to hand the token to (a leaf) has nothing to coalesce: no timer.
+    if (this.#coalesceRotationsMs <= 0 || !this.#children.anyOptedIn()) return;
+    // The first rotation's pending kick will send this token too.
+    if (this.#coalescing) return;
+    this.#coalescing = true;
+    try {
+      await sleep(this.#coalesceRotationsMs);
+    } catch (err) {
+      // A cancelled workflow stops propagating; anything else is a bug to surface.
+      if (!isCancellation(err)) throw err;
+    } finally {
+      this.#coalescing = false;
+    }
   }
 
   /** A handoff from the parent (or a forgery, on a server that lets reserved signals through). */
   #onHandoff(value: unknown): void {
     this.#refreshMode();
     const outcome = this.#token.handoff(value, new Date());
-    if (outcome.accepted) this.#kick();
-    else {
-      // A stale handoff is a normal race (the child was rotated on its own); the others are not.
-      const report = outcome.reason === 'stale' ? log.info : log.warn;
-      report(`apiToken handoff ignored: ${outcome.reason}`, { heldVersion: this.#token.version });
+    if (outcome.accepted) {
+      this.#kick();
+      return;
     }
-    // Whatever was taken, tell the parent what is held now: that is what it counts as reached.
-    if (outcome.accepted || outcome.reason === 'stale') this.#requestAck();
+    if (outcome.reason === 'stale') {
+      // A normal race (this workflow was rotated on its own since): it holds a newer token, which is
+      // what the parent assumes of a delivered handoff, so there is nothing to tell it.
+      log.info('apiToken handoff ignored: stale', { heldVersion: this.#token.version });
+      return;
+    }
+    log.warn(`apiToken handoff ignored: ${outcome.reason}`, { heldVersion: this.#token.version });
+    // The parent counts a delivered handoff as held: take that back. A genuine parent never sends a
+    // future version (versions follow workflow time), so this is for forgeries on a stock server.
+    if (isEnvelope(value)) this.#requestAck(value.version);
   }
 
   /** A child's confirmation of what it holds. */
@@ -406,7 +470,7 @@ export abstract class StatefulWorkflow<I = void, R = void> {
         if (!held || !this.#children.owes(workflowId, heldVersion(held))) return;
         const envelope: ApiTokenEnvelope = { token: held.token, version: held.version };
         if (!(await this.#signalChild(workflowId, apiTokenHandoffSignal, envelope))) return;
-        this.#children.sent(workflowId, heldVersion(held));
+        this.#children.delivered(workflowId, heldVersion(held));
       }
     } catch (err) {
       // Only cancellation reaches here (#signalChild absorbs the rest); the workflow is being cancelled.
@@ -483,9 +547,13 @@ export abstract class StatefulWorkflow<I = void, R = void> {
     }
   }
 
-  /** Confirms to the parent what this workflow holds; coalesced like handoffs, one in flight. */
-  #requestAck(): void {
+  /**
+   * Tells the parent what this workflow holds (and which handoff it refused, if that is why);
+   * coalesced like handoffs, one in flight.
+   */
+  #requestAck(refusedVersion?: number): void {
     this.#ackWanted = true;
+    this.#ackRefusedVersion = refusedVersion;
     if (this.#acking) return;
     this.#acking = true;
     void this.#sendAcks();
@@ -498,10 +566,13 @@ export abstract class StatefulWorkflow<I = void, R = void> {
       const parent = info.parent ? getExternalWorkflowHandle(info.parent.workflowId) : null;
       while (parent && this.#ackWanted) {
         this.#ackWanted = false;
+        const refusedVersion = this.#ackRefusedVersion;
+        this.#ackRefusedVersion = undefined;
         const ack: ApiTokenAck = {
           workflowId: info.workflowId,
           version: this.#token.version,
           fingerprint: this.#token.current?.fingerprint ?? null,
+          ...(refusedVersion === undefined ? {} : { refusedVersion }),
         };
         await parent.signal(apiTokenAckSignal, ack);
       }
@@ -541,11 +612,12 @@ function heldVersion(held: HeldApiToken | null): HeldVersion {
 
 function isAck(value: unknown): value is ApiTokenAck {
   if (typeof value !== 'object' || value === null) return false;
-  const { workflowId, version, fingerprint } = value as Record<string, unknown>;
+  const { workflowId, version, fingerprint, refusedVersion } = value as Record<string, unknown>;
   return (
     typeof workflowId === 'string' &&
     Number.isSafeInteger(version) &&
     (version as number) >= 0 &&
-    (fingerprint === null || typeof fingerprint === 'string')
+    (fingerprint === null || typeof fingerprint === 'string') &&
+    (refusedVersion === undefined || (Number.isSafeInteger(refusedVersion) && (refusedVersion as number) > 0))
   );
 }

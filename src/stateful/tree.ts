@@ -57,11 +57,11 @@ export interface ApiTokenTreeNode {
   skipped: boolean;
   /** What the parent sent it (null for the root). */
   sentVersion: number | null;
-  /** What it confirmed to its parent (null for the root). */
+  /** What its parent knows it holds: delivered, or what it said when refusing (null for the root). */
   confirmedVersion: number | null;
   /**
-   * Whether the parent has a confirmation from it of the parent's current version. null for the root
-   * and for excluded nodes, which are never sent anything.
+   * Whether its parent knows it holds the parent's current version (the handoff is in its history and
+   * it did not refuse it). null for the root and for excluded nodes, which are never sent anything.
    */
   confirmed: boolean | null;
   /** Why the query failed; null when it answered. */

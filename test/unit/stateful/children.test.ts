@@ -52,24 +52,47 @@ describe('ChildRegistry', () => {
     const children = running(['a'], v(5)); // handed 5 in its input; the parent meanwhile holds 6
     expect(children.owed(v(6))).toEqual(['a']);
     expect(children.counts(v(6))).toEqual(counts({ pending: 1 }));
-    children.sent('a', v(6));
+    children.delivered('a', v(6));
     expect(children.owed(v(6))).toEqual([]);
     expect(children.settled(v(6))).toBe(true);
   });
 
-  it('counts reached only from confirmations: sent but not acknowledged is unconfirmed', () => {
+  it('counts a delivered handoff as reached, and only a delivered one', () => {
     const children = running(['a', 'b']);
-    children.sent('a', v(2));
-    children.sent('b', v(2));
-    expect(children.counts(v(2))).toEqual(counts({ unconfirmed: 2 }));
-    // Settling waits for the server to accept the handoffs, not for the acks.
+    children.delivered('a', v(2));
+    // b's handoff is still in flight: owed, not reached.
+    expect(children.counts(v(2))).toEqual(counts({ reached: 1, pending: 1 }));
+    expect(children.settled(v(2))).toBe(false);
+    children.delivered('b', v(2));
+    expect(children.counts(v(2))).toEqual(counts({ reached: 2 }));
     expect(children.settled(v(2))).toBe(true);
-    expect(children.confirm({ workflowId: 'a', version: 2, fingerprint: 'fp2' })).toBe(true);
-    expect(children.counts(v(2))).toEqual(counts({ reached: 1, unconfirmed: 1 }));
     expect(children.list().map((c) => [c.sentVersion, c.confirmedVersion])).toEqual([
       [2, 2],
-      [2, 1],
+      [2, 2],
     ]);
+  });
+
+  it('takes a delivered version back when the child refuses it, until a later handoff is delivered', () => {
+    const children = running(['a']);
+    children.delivered('a', v(2));
+    expect(children.confirm({ workflowId: 'a', version: 1, fingerprint: 'fp1', refusedVersion: 2 })).toBe(
+      true,
+    );
+    expect(children.counts(v(2))).toEqual(counts({ unconfirmed: 1 }));
+    expect(children.list()[0]?.confirmedVersion).toBe(1);
+    // Sent is still 2, so the refused version is not sent again; the next rotation is.
+    expect(children.owed(v(2))).toEqual([]);
+    children.delivered('a', v(3));
+    expect(children.counts(v(3))).toEqual(counts({ reached: 1 }));
+  });
+
+  it('ignores a refusal of an older send than the newest (the newer one was delivered since)', () => {
+    const children = running(['a']);
+    children.delivered('a', v(2));
+    children.delivered('a', v(3));
+    children.confirm({ workflowId: 'a', version: 1, fingerprint: 'fp1', refusedVersion: 2 });
+    expect(children.list()[0]?.confirmedVersion).toBe(3);
+    expect(children.counts(v(3))).toEqual(counts({ reached: 1 }));
   });
 
   it('ignores acks from ids it did not start and from excluded children', () => {
@@ -81,10 +104,9 @@ describe('ChildRegistry', () => {
     expect(children.list().map((c) => c.confirmedVersion)).toEqual([1, 0]);
   });
 
-  it('never lets a late, older ack lower a confirmation', () => {
+  it('never lets a late, older plain ack lower a confirmation', () => {
     const children = running(['a']);
-    children.sent('a', v(3));
-    children.confirm({ workflowId: 'a', version: 3, fingerprint: 'fp3' });
+    children.delivered('a', v(3));
     children.confirm({ workflowId: 'a', version: 2, fingerprint: 'fp2' });
     expect(children.list()[0]?.confirmedVersion).toBe(3);
     expect(children.counts(v(3))).toEqual(counts({ reached: 1 }));
@@ -92,7 +114,7 @@ describe('ChildRegistry', () => {
 
   it('does not move a child back when an older send is recorded late', () => {
     const children = running(['a'], v(3));
-    children.sent('a', v(2));
+    children.delivered('a', v(2));
     expect(children.owed(v(3))).toEqual([]);
     expect(children.list()[0]?.sentVersion).toBe(3);
   });
@@ -101,9 +123,23 @@ describe('ChildRegistry', () => {
     const children = running(['a'], v(7, 'mine'));
     expect(children.owed(v(7, 'theirs'))).toEqual(['a']);
     expect(children.counts(v(7, 'theirs'))).toEqual(counts({ pending: 1 }));
-    children.sent('a', v(7, 'theirs'));
+    children.delivered('a', v(7, 'theirs'));
     expect(children.owed(v(7, 'theirs'))).toEqual([]);
-    expect(children.counts(v(7, 'theirs'))).toEqual(counts({ unconfirmed: 1 }));
+    expect(children.counts(v(7, 'theirs'))).toEqual(counts({ reached: 1 }));
+  });
+
+  it('has someone to hand a token to only while an opted-in child is starting or running', () => {
+    const children = new ChildRegistry();
+    expect(children.anyOptedIn()).toBe(false);
+    children.starting('x', 'node', false);
+    children.started('x', null);
+    expect(children.anyOptedIn()).toBe(false);
+    children.starting('a', 'node', true);
+    expect(children.anyOptedIn()).toBe(true);
+    children.started('a', v(1));
+    expect(children.anyOptedIn()).toBe(true);
+    children.skip('a');
+    expect(children.anyOptedIn()).toBe(false);
   });
 
   it('never owes an excluded child anything', () => {
@@ -135,7 +171,7 @@ describe('ChildRegistry', () => {
     const children = running(['a', 'b'], v(2));
     children.starting('x', 'other', false);
     children.started('x', null);
-    children.sent('a', v(3));
+    children.delivered('a', v(3));
     children.skip('b');
     const next = new ChildRegistry(children.carry());
     expect(next.list()).toEqual([
@@ -145,7 +181,7 @@ describe('ChildRegistry', () => {
         propagate: true,
         state: 'running',
         sentVersion: 3,
-        confirmedVersion: 2,
+        confirmedVersion: 3,
       },
       {
         workflowId: 'x',
@@ -156,7 +192,7 @@ describe('ChildRegistry', () => {
         confirmedVersion: 0,
       },
     ]);
-    expect(next.counts(v(3))).toEqual(counts({ unconfirmed: 1, excluded: 1 }));
+    expect(next.counts(v(3))).toEqual(counts({ reached: 1, excluded: 1 }));
     expect(next.owed(v(4))).toEqual(['a']);
   });
 
@@ -187,7 +223,7 @@ describe('ChildRegistry', () => {
       // 0.1.0's own rule: delivered, nothing due. The handoff rule: send it again, to be confirmed.
       expect(next.legacyDue(4)).toEqual([]);
       expect(next.owed(v(4))).toEqual(['a']);
-      next.sent('a', v(4));
+      next.delivered('a', v(4));
       expect(next.owed(v(4))).toEqual([]);
     });
 
