@@ -77,7 +77,7 @@ export interface IssuerTlsConfig {
 export interface RateLimitConfig {
   /**
    * Failed attempts per key id answered normally within the window; further failed attempts get 429.
-   * A correct secret is never refused by the limit (server.ts explains why). Default 10.
+   * A correct secret is never refused by the limit (token-endpoint.ts explains why). Default 10.
    */
   maxFailures: number;
   /** Failed attempts per client address (IPv6: per /64) before its further failures get 429. Default 5×. */

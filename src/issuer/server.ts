@@ -9,26 +9,21 @@ import {
 } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
-import type { ApplicationStore, AuthenticationResult } from './applications.js';
-import type { AuditEvent, AuditSink } from './audit-log.js';
-import { type BootstrapCredential, checkBootstrapCredential } from './bootstrap-credential.js';
-import { clientAddressResolver, rateLimitSubject } from './client-address.js';
+import type { ApplicationStore } from './applications.js';
+import type { AuditSink } from './audit-log.js';
+import type { BootstrapCredential } from './bootstrap-credential.js';
+import { clientAddressResolver } from './client-address.js';
 import type { RateLimitConfig } from './config.js';
 import { IssuerHttpError, OAuthError, RateLimitedError } from './errors.js';
 import { sendJson } from './http-io.js';
+import type { IssuerLogEvent } from './issuer-log.js';
 import { IssuerMetrics } from './issuer-metrics.js';
-import { SlidingWindowLimiter } from './rate-limiter.js';
 import type { SigningKeyRing, SigningKeysNow } from './signing-key-ring.js';
 import type { SigningKey } from './signing-keys.js';
-import { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, tokenLifetimeSeconds } from './token-lifetimes.js';
-import { mintAccessToken } from './token-minter.js';
-import {
-  grantedPermissions,
-  isBasicAuthorization,
-  readApiTokenRequest,
-  readOAuthTokenRequest,
-  type TokenRequest,
-} from './token-requests.js';
+import { TokenEndpoint, type TokenEndpointName } from './token-endpoint.js';
+import { isBasicAuthorization, readApiTokenRequest, readOAuthTokenRequest } from './token-requests.js';
+
+export type { IssuerLogEvent } from './issuer-log.js';
 
 export interface IssuerOptions {
   /** The `iss` claim; usually the issuer's own base URL. */
@@ -77,23 +72,6 @@ export interface IssuerOptions {
   now?: () => number;
 }
 
-export interface IssuerLogEvent {
-  event:
-    | 'token_issued'
-    | 'token_refused'
-    | 'request_failed'
-    /** Something an operator must act on: a bootstrap credential without expiry, stale state. */
-    | 'warning'
-    | 'state_file_unreadable'
-    | 'state_file_recovered'
-    | 'tls_reloaded'
-    | 'tls_reload_failed'
-    | 'loopback_http_listening';
-  [field: string]: string | number | undefined;
-}
-
-type Endpoint = 'oauth' | 'api';
-
 const noStore = { 'cache-control': 'no-store', pragma: 'no-cache' };
 const routes = new Set([
   '/oauth/token',
@@ -107,13 +85,8 @@ const routes = new Set([
 /**
  * The issuer's HTTP service (HTTPS when `tls` is given). Listening and closing are the caller's.
  *
- * Failed authentications are limited per key id and per client address, and the limit is consulted
- * only after the secret was checked: a correct secret is accepted whatever anyone else did. Key ids are
- * public and addresses are shared (NAT, proxies), so refusing a correct secret because of failures
- * under its key id or its address would let anyone lock out a real client; and the secrets are 256-bit
- * random (the bootstrap secret must be comparably strong), so the limit is not what stops guessing.
- * What it does: failed attempts beyond the limit are answered 429 with Retry-After, counted and
- * audited, and a blocked subject stays blocked whatever else fails (rate-limiter.ts).
+ * Routing and HTTP only: what a token request gets (authentication, rate limits, minting, audit) is
+ * decided by {@link TokenEndpoint} (token-endpoint.ts), which knows nothing of HTTP.
  */
 export function createIssuerServer(
   options: IssuerOptions & { tls: NonNullable<IssuerOptions['tls']> },
@@ -134,132 +107,28 @@ export function createIssuerServers(
   extra: { plainLoopback?: boolean } = {},
 ): { main: Server | HttpsServer; plainLoopback: Server | undefined } {
   const keys = signingKeysSource(options.signingKeys);
-  const now = options.now ?? Date.now;
   const maxBody = options.maxBodyBytes ?? 16 * 1024;
-  const defaultLifetime = options.defaultTokenLifetimeSeconds ?? 600;
-  const maxLifetime = options.maxTokenLifetimeSeconds ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS;
   const jwksMaxAge = options.jwksMaxAgeSeconds ?? 30;
   const log = options.log ?? (() => {});
   const clientAddress = clientAddressResolver(options.trustedProxies ?? []);
-  // Auditing never fails or delays the request it records; a failed write is reported on the log.
-  const audit = (event: AuditEvent): void => {
-    Promise.resolve()
-      .then(() => options.audit?.(event))
-      .catch((err: unknown) =>
-        log({ event: 'request_failed', path: 'audit', error: (err as Error)?.name ?? 'unknown' }),
-      );
-  };
   const metrics = options.metrics ?? new IssuerMetrics();
-  const windowMs = (options.rateLimit ? options.rateLimit.windowSeconds : 60) * 1000;
-  const maxFailures = (options.rateLimit ? options.rateLimit.maxFailures : undefined) ?? 10;
-  const limiters =
-    options.rateLimit === false
-      ? undefined
-      : {
-          key: new SlidingWindowLimiter({ maxFailures, windowMs, now }),
-          ip: new SlidingWindowLimiter({
-            maxFailures: options.rateLimit?.maxFailuresPerIp ?? 5 * maxFailures,
-            windowMs,
-            now,
-          }),
-        };
+  // One endpoint for both listeners: they share the rate limits.
+  const tokenEndpoint = new TokenEndpoint({ ...options, signingKeys: keys, metrics, log });
 
-  // Per-request facts the error path needs for the audit log.
-  interface Attempt {
-    endpoint: Endpoint;
-    ip: string;
-    keyId?: string;
-    /**
-     * Whether keyId named a real key. Unrecognised ids stay out of the audit log (a caller who swapped
-     * id and secret would otherwise have put the secret there) and out of the per-key limit (its
-     * memory is then bounded by the number of real keys).
-     */
-    keyIdKnown?: boolean;
-    reason?: string;
-  }
-
-  /**
-   * Counts a failed authentication and answers it: 401, or 429 when the key id or the address had
-   * already reached its limit before this attempt (so the attempt that crosses the limit is the first
-   * answered 429).
-   */
-  function authenticationFailed(attempt: Attempt, reason: string): OAuthError | RateLimitedError {
-    attempt.reason = reason;
-    const ipSubject = rateLimitSubject(attempt.ip);
-    const keySubject = attempt.keyIdKnown ? attempt.keyId : undefined;
-    const ipWait = limiters?.ip.blockedForMs(ipSubject) ?? 0;
-    const keyWait = keySubject === undefined ? 0 : (limiters?.key.blockedForMs(keySubject) ?? 0);
-    limiters?.ip.recordFailure(ipSubject);
-    if (keySubject !== undefined) limiters?.key.recordFailure(keySubject);
-    log({ event: 'token_refused', reason: 'invalid_client', ...keyField(attempt) });
-    const wait = Math.max(ipWait, keyWait);
-    if (wait === 0) return new OAuthError('invalid_client', 'client authentication failed');
-    const scope = ipWait >= keyWait ? 'ip' : 'key';
-    metrics.rateLimited.inc({ scope });
-    audit({
-      event: 'rate_limited',
-      scope,
-      reason,
-      endpoint: attempt.endpoint,
-      ip: attempt.ip,
-      ...keyField(attempt),
+  async function token(
+    req: IncomingMessage,
+    res: ServerResponse,
+    endpoint: TokenEndpointName,
+  ): Promise<void> {
+    const outcome = await tokenEndpoint.handle({
+      endpoint,
+      ip: clientAddress.resolve(req.socket.remoteAddress, req.headers['x-forwarded-for']),
+      read: () =>
+        endpoint === 'oauth' ? readOAuthTokenRequest(req, maxBody) : readApiTokenRequest(req, maxBody),
     });
-    return new RateLimitedError(Math.ceil(wait / 1000));
-  }
-
-  // Both checks always run, so a bootstrap attempt costs what an application attempt costs (one store
-  // lookup, two hash comparisons) and timing does not tell the bootstrap id apart.
-  async function authenticate(request: TokenRequest): Promise<AuthenticationResult | BootstrapResult> {
-    const nowMs = now();
-    const bootstrap = checkBootstrapCredential(options.bootstrap, request.keyId, request.secret, nowMs);
-    const stored = await options.applications.check(request.keyId, request.secret, nowMs);
-    return bootstrap ?? stored;
-  }
-
-  async function token(req: IncomingMessage, res: ServerResponse, attempt: Attempt): Promise<void> {
-    let request: TokenRequest;
-    try {
-      request =
-        attempt.endpoint === 'oauth'
-          ? await readOAuthTokenRequest(req, maxBody)
-          : await readApiTokenRequest(req, maxBody);
-    } catch (err) {
-      if (err instanceof OAuthError && err.error === 'invalid_client')
-        throw authenticationFailed(attempt, 'no_credentials');
-      throw err;
-    }
-    attempt.keyId = request.keyId;
-    const result = await authenticate(request);
-    attempt.keyIdKnown = result.ok || result.reason !== 'unknown_key';
-    if (!result.ok) throw authenticationFailed(attempt, result.reason);
-    const app = result.app;
-    const permissions = grantedPermissions(app, request.scope);
-    const signer = (await keys()).signer;
-    if (!signer) throw new IssuerHttpError(503, 'temporarily_unavailable', 'no signing key is active');
-    const nowSeconds = Math.floor(now() / 1000);
-    const lifetimeSeconds = tokenLifetimeSeconds(app, defaultLifetime, maxLifetime);
-    const minted = await mintAccessToken({
-      app,
-      permissions,
-      key: signer,
-      issuer: options.issuer,
-      audience: app.audience ?? options.audience,
-      lifetimeSeconds,
-      nowSeconds,
-    });
-    metrics.tokensIssued.inc({ endpoint: attempt.endpoint });
-    log({ event: 'token_issued', sub: app.id, keyId: request.keyId, jti: minted.jti, kid: signer.kid });
-    audit({
-      event: 'token_issued',
-      app: app.id,
-      keyId: request.keyId,
-      kid: signer.kid,
-      jti: minted.jti,
-      expiresAt: new Date((nowSeconds + lifetimeSeconds) * 1000).toISOString(),
-      endpoint: attempt.endpoint,
-      ip: attempt.ip,
-    });
-    if (attempt.endpoint === 'api') {
+    if (!outcome.ok) throw outcome.error;
+    const minted = outcome.token;
+    if (endpoint === 'api') {
       return sendJson(res, 200, { token: minted.token, expiresIn: minted.expiresInSeconds }, noStore);
     }
     sendJson(
@@ -275,7 +144,7 @@ export function createIssuerServers(
     );
   }
 
-  async function route(req: IncomingMessage, res: ServerResponse, attempt: Attempt): Promise<void> {
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = pathOf(req);
     const allow = (method: string) => {
       if (req.method !== method) {
@@ -285,11 +154,10 @@ export function createIssuerServers(
     switch (path) {
       case '/oauth/token':
         allow('POST');
-        return token(req, res, attempt);
+        return token(req, res, 'oauth');
       case '/api/token':
         allow('POST');
-        attempt.endpoint = 'api';
-        return token(req, res, attempt);
+        return token(req, res, 'api');
       case '/.well-known/jwks.json': {
         allow('GET');
         const { published } = await keys();
@@ -324,23 +192,16 @@ export function createIssuerServers(
     }
   }
 
-  function fail(req: IncomingMessage, res: ServerResponse, attempt: Attempt, err: unknown): void {
+  // Refusals from the token endpoint arrive counted and audited (token-endpoint.ts); a wrong method on
+  // its paths never reaches it, and is counted here.
+  function fail(req: IncomingMessage, res: ServerResponse, err: unknown): void {
     const path = pathOf(req);
     if (
       (path === '/oauth/token' || path === '/api/token') &&
-      (err instanceof OAuthError || err instanceof IssuerHttpError)
+      err instanceof IssuerHttpError &&
+      err.code === 'issuer.method_not_allowed'
     ) {
-      const code = err instanceof OAuthError ? err.error : err.code.replace(/^issuer\./, '');
-      metrics.tokenFailures.inc({ reason: code });
-      if (code !== 'rate_limited' && code !== 'method_not_allowed') {
-        audit({
-          event: 'token_failed',
-          reason: attempt.reason ?? code,
-          endpoint: attempt.endpoint,
-          ip: attempt.ip,
-          ...keyField(attempt),
-        });
-      }
+      metrics.tokenFailures.inc({ reason: 'method_not_allowed' });
     }
     if (res.headersSent) return void res.destroy();
     if (err instanceof OAuthError) {
@@ -348,7 +209,8 @@ export function createIssuerServers(
       if (err.status === 401 && isBasicAuthorization(req.headers.authorization)) {
         headers['www-authenticate'] = 'Basic realm="tokenrelay"';
       }
-      sendJson(res, err.status, { error: err.error, error_description: err.message }, headers);
+      const body = { error: err.error, error_description: err.message };
+      sendJson(res, err.status, body, headers);
       return;
     }
     if (err instanceof IssuerHttpError) {
@@ -372,10 +234,6 @@ export function createIssuerServers(
   };
   const handler: RequestListener = (req, res) => {
     const started = process.hrtime.bigint();
-    const attempt: Attempt = {
-      endpoint: 'oauth',
-      ip: clientAddress.resolve(req.socket.remoteAddress, req.headers['x-forwarded-for']),
-    };
     res.once('finish', () => {
       const path = pathOf(req);
       metrics.requestDuration.observe(
@@ -383,7 +241,7 @@ export function createIssuerServers(
         Number(process.hrtime.bigint() - started) / 1e9,
       );
     });
-    route(req, res, attempt).catch((err: unknown) => fail(req, res, attempt, err));
+    route(req, res).catch((err: unknown) => fail(req, res, err));
   };
   const main = options.tls
     ? createHttpsServer(
@@ -396,8 +254,6 @@ export function createIssuerServers(
   plainLoopback?.on('clientError', answerClientError);
   return { main, plainLoopback };
 }
-
-type BootstrapResult = NonNullable<ReturnType<typeof checkBootstrapCredential>>;
 
 /**
  * Node's own refusals (request timeout, oversized headers, unparsable HTTP) answer in the issuer's
@@ -429,12 +285,4 @@ function signingKeysSource(keys: SigningKey[] | SigningKeyRing): () => Promise<S
 
 function pathOf(req: IncomingMessage): string {
   return (req.url ?? '/').split('?')[0] ?? '/';
-}
-
-/**
- * The key id for logs: only a recognised one, capped and sanitised so an attacker cannot forge lines.
- */
-function keyField(attempt: { keyId?: string; keyIdKnown?: boolean }): { keyId?: string } {
-  if (attempt.keyId === undefined || !attempt.keyIdKnown) return {};
-  return { keyId: attempt.keyId.slice(0, 64).replace(/[^\w.-]/g, '?') };
 }
