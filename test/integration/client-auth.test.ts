@@ -1,15 +1,17 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { SignJWT } from 'jose';
-import { describe, expect, inject, it } from 'vitest';
-import { RefreshingToken } from '../../src/auth/refreshing-token.js';
-import type { AccessToken } from '../../src/auth/token-source.js';
-import { devTls } from '../../src/devstack/dev-config.js';
-import { devLayout } from '../../src/devstack/layout.js';
-import { loadOrCreateSigningKeys } from '../../src/issuer/signing-keys.js';
-import type { AuthRejectedEvent } from '../../src/temporal/auth-interceptors.js';
-import { connectClient, connectWorker } from '../../src/temporal/connect.js';
-import { TemporalConnectError } from '../../src/temporal/errors.js';
-import { devConfig, grpcCodeOf, issueToken } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { devTls } from '../../src/dev.js';
+import {
+  type AccessToken,
+  type AuthRejectedEvent,
+  connectClient,
+  connectWorker,
+  RefreshingToken,
+  TemporalConnectError,
+} from '../../src/index.js';
+import { expiredStackClaims, issuerSigningKey, signWith } from '../support/forged-tokens.js';
+import { devConfig, devRoot, grpcCodeOf, issueToken } from '../support/stack.js';
+import { until } from '../support/wait.js';
 
 const config = devConfig();
 const namespace = config.temporal.namespace;
@@ -28,18 +30,10 @@ function scriptedSource(tokens: Array<() => Promise<AccessToken>>) {
 }
 
 async function expiredButSignedByTheIssuer(): Promise<string> {
-  const keys = await loadOrCreateSigningKeys(devLayout(inject('devRoot')).signingKeysPath);
-  const key = keys.at(-1);
-  if (!key) throw new Error('no signing key');
-  const nowS = Math.floor(Date.now() / 1000);
-  return new SignJWT({ permissions: ['default:write'] })
-    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
-    .setIssuer(config.issuer.url)
-    .setSubject('worker')
-    .setAudience(config.issuer.audience)
-    .setIssuedAt(nowS - 600)
-    .setExpirationTime(nowS - 60)
-    .sign(key.privateKey);
+  return signWith(
+    { ...expiredStackClaims(config), permissions: ['default:write'] },
+    await issuerSigningKey(devRoot()),
+  );
 }
 
 describe('the client auth interceptor on the real server', () => {
@@ -118,8 +112,8 @@ describe('the client auth interceptor on the real server', () => {
     const connection = await connectClient({ address: config.temporal.address, tls: devTls(config), token });
     try {
       fail = true;
-      await new Promise((resolve) => setTimeout(resolve, 1_100));
-      expect(token.current()).toBeUndefined();
+      // The token's one second runs out, and with the source failing there is no other to be had.
+      await until(() => token.current() === undefined, 'the one-second token to expire');
       const error = await connection.workflowService.describeNamespace({ namespace }).then(
         () => undefined,
         (err: unknown) => err as { code: number; details: string },

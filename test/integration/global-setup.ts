@@ -4,11 +4,14 @@ import type { TestProject } from 'vitest/node';
 import { devUpReporter } from '../../src/cli/progress.js';
 import type { DevConfig } from '../../src/devstack/dev-config.js';
 import { devDown, devUp } from '../../src/devstack/dev-stack.js';
+import { portBaseFromEnv } from '../support/ports.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     devConfig: DevConfig;
     devRoot: string;
+    /** TOKENRELAY_TEST_PORT_BASE: every port a test listens on derives from it (test/support/ports.ts). */
+    portBase: number;
   }
 }
 
@@ -18,11 +21,12 @@ declare module 'vitest' {
  */
 export default async function setup(project: TestProject) {
   const root = resolve(process.env.TOKENRELAY_TEST_HOME ?? '.tokenrelay/test-stack');
+  const portBase = portBaseFromEnv();
   const started = Date.now();
   const { config } = await devUp({
     root,
     reset: true,
-    portBase: Number(process.env.TOKENRELAY_TEST_PORT_BASE ?? 27200),
+    portBase,
     // Key rotation waits for the verifier's JWKS refresh; 3 s keeps the rotation test short.
     jwksRefreshSeconds: 3,
     // Long-running workflows are asked to continue-as-new after 120 events, so tests see it happen.
@@ -32,6 +36,7 @@ export default async function setup(project: TestProject) {
   process.stderr.write(`[dev up] test stack ready in ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
   project.provide('devConfig', config);
   project.provide('devRoot', root);
+  project.provide('portBase', portBase);
   return async () => {
     await devDown({ root });
   };

@@ -2,24 +2,23 @@
 // unknown-key token is refused by both verifiers — the issuer's own validator and the real Temporal
 // server — without either crashing. The matrix of results is printed.
 import { type CryptoKey, generateKeyPair, importJWK, type JWTPayload } from 'jose';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { devLayout } from '../../src/devstack/layout.js';
-import { loadOrCreateSigningKeys, type SigningKey } from '../../src/issuer/signing-keys.js';
-import { createTokenValidator, TokenValidationError } from '../../src/issuer/validate-token.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTokenValidator, TokenValidationError } from '../../src/index.js';
+import type { SigningKey } from '../../src/issuer/signing-keys.js';
+import { persistRegistryUnder, printTable, recordSecret } from '../faults/helpers.js';
+import { describeSecretsScan } from '../faults/secrets-scan-suite.js';
 import {
   hmacWithPublicKey,
-  persistRegistryUnder,
-  printTable,
-  recordSecret,
+  issuerSigningKey,
   signWith,
+  stackClaims,
   unsignedToken,
   withTamperedPayload,
-} from '../faults/helpers.js';
-import { describeSecretsScan } from '../faults/secrets-scan-suite.js';
-import { callCode, devConfig, issueToken } from './helpers.js';
+} from '../support/forged-tokens.js';
+import { callCode, devConfig, devRoot, issueToken } from '../support/stack.js';
 
 const config = devConfig();
-const root = inject('devRoot');
+const root = devRoot();
 const namespace = config.temporal.namespace;
 const PERMISSION_DENIED = 7;
 
@@ -58,15 +57,7 @@ let signer: SigningKey;
 let publicKey: CryptoKey;
 let issued: string;
 const nowS = () => Math.floor(Date.now() / 1000);
-const claims = (overrides: JWTPayload = {}): JWTPayload => ({
-  iss: config.issuer.url,
-  sub: 'worker',
-  aud: config.issuer.audience,
-  iat: nowS(),
-  exp: nowS() + 300,
-  permissions: [`${namespace}:write`],
-  ...overrides,
-});
+const claims = (overrides: JWTPayload = {}): JWTPayload => stackClaims(config, overrides);
 const real = (overrides: JWTPayload = {}, header?: Record<string, unknown>) =>
   signWith(claims(overrides), signer, header);
 
@@ -217,8 +208,7 @@ async function serverResult(token: string): Promise<ServerResult> {
 
 beforeAll(async () => {
   persistRegistryUnder(root);
-  const keys = await loadOrCreateSigningKeys(devLayout(root).signingKeysPath);
-  signer = keys.at(-1) as SigningKey; // the active key signs last
+  signer = await issuerSigningKey(root);
   publicKey = (await importJWK(signer.publicJwk, signer.alg)) as CryptoKey;
   issued = await issueToken(config, 'developer');
   recordSecret('hostile-tokens issued worker token', issued);

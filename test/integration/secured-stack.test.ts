@@ -1,41 +1,23 @@
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { Client, type Connection } from '@temporalio/client';
-import { Worker } from '@temporalio/worker';
-import { generateKeyPair, SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import * as activities from '../../activities/index.js';
-import { devTls, devToken } from '../../src/devstack/dev-config.js';
-import { devLayout } from '../../src/devstack/layout.js';
-import { loadOrCreateSigningKeys, type SigningKey } from '../../src/issuer/signing-keys.js';
-import { packageRoot } from '../../src/package-root.js';
-import { connectClient, connectWorker } from '../../src/temporal/connect.js';
-import { TemporalConnectError } from '../../src/temporal/errors.js';
+import { generateKeyPair } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { devTls, devToken } from '../../src/dev.js';
+import {
+  type ClientConnection,
+  connectWorker,
+  type SupervisedWorker,
+  TemporalConnectError,
+} from '../../src/index.js';
+import { expiredStackClaims, issuerSigningKey, signWith, stackClaims } from '../support/forged-tokens.js';
 import { runSmokeWorkflow } from '../support/smoke-workflow.js';
-import { callCode, devConfig, grpcCodeOf, issueToken, rawConnection } from './helpers.js';
+import { callCode, devConfig, devRoot, grpcCodeOf, issueToken, rawConnection } from '../support/stack.js';
+import { connectTestClient, startTestWorker } from '../support/temporal.js';
 
 const PERMISSION_DENIED = 7;
 const config = devConfig();
 const namespace = config.temporal.namespace;
 const describeDefault = (c: Connection) => c.workflowService.describeNamespace({ namespace });
-
-async function forge(
-  claims: Record<string, unknown>,
-  key: { alg: string; kid: string; privateKey: SigningKey['privateKey'] },
-) {
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
-    .sign(key.privateKey);
-}
-
-const validClaims = (nowS: number) => ({
-  iss: config.issuer.url,
-  sub: 'worker',
-  aud: config.issuer.audience,
-  iat: nowS,
-  exp: nowS + 300,
-  permissions: ['default:write'],
-});
 
 describe('the secured dev stack', () => {
   it('runs a workflow with one activity over mTLS with the developer application token', async () => {
@@ -66,8 +48,7 @@ describe('the secured dev stack', () => {
 
   it('refuses a token signed by a key that is not in the JWKS', async () => {
     const rogue = await generateKeyPair('ES256');
-    const nowS = Math.floor(Date.now() / 1000);
-    const token = await forge(validClaims(nowS), {
+    const token = await signWith(stackClaims(config), {
       alg: 'ES256',
       kid: 'rogue-key',
       privateKey: rogue.privateKey,
@@ -76,10 +57,9 @@ describe('the secured dev stack', () => {
   });
 
   it('refuses an expired token even when it is signed by the real issuer key', async () => {
-    const [key] = await loadOrCreateSigningKeys(devLayout(inject('devRoot')).signingKeysPath);
-    const nowS = Math.floor(Date.now() / 1000);
-    const real = await forge(validClaims(nowS), key as SigningKey);
-    const expired = await forge({ ...validClaims(nowS - 600), exp: nowS - 60 }, key as SigningKey);
+    const key = await issuerSigningKey(devRoot());
+    const real = await signWith(stackClaims(config), key);
+    const expired = await signWith(expiredStackClaims(config), key);
     // The control proves the signature path works, so the refusal is about expiry alone.
     await expect(callCode(config, { token: real }, describeDefault)).resolves.toBe('ok');
     await expect(callCode(config, { token: expired }, describeDefault)).resolves.toBe(PERMISSION_DENIED);
@@ -98,36 +78,21 @@ describe('the secured dev stack', () => {
     const taskQueue = `held-${randomUUID()}`;
     const workflowId = `held-${randomUUID()}`;
     const token = devToken(config, 'developer');
-    let worker: Worker;
-    let running: Promise<void>;
-    let writerConnection: Connection;
+    let supervised: SupervisedWorker;
+    let writerConnection: ClientConnection;
+    let writer: Client;
     let readerConnection: Connection;
 
     beforeAll(async () => {
-      const address = config.temporal.address;
-      const tls = devTls(config);
-      worker = await Worker.create({
-        connection: await connectWorker({ address, tls, token }),
-        namespace,
-        taskQueue,
-        workflowsPath: join(packageRoot(), 'workflows', 'index.ts'),
-        activities,
-      });
-      running = worker.run();
-      writerConnection = await connectClient({ address, tls, token });
-      await new Client({ connection: writerConnection, namespace }).workflow.start('heldWorkflow', {
-        taskQueue,
-        workflowId,
-      });
+      ({ supervised } = await startTestWorker(config, { token, taskQueue }));
+      ({ connection: writerConnection, client: writer } = await connectTestClient(config, { token }));
+      await writer.workflow.start('heldWorkflow', { taskQueue, workflowId });
       readerConnection = await rawConnection(config, { token: await issueToken(config, 'reader') });
     });
 
     afterAll(async () => {
-      await new Client({ connection: writerConnection, namespace }).workflow
-        .getHandle(workflowId)
-        .signal('release');
-      worker.shutdown();
-      await running;
+      await writer.workflow.getHandle(workflowId).signal('release');
+      await supervised.shutdown();
       token.stop();
       await writerConnection.close();
       await readerConnection.close();

@@ -3,20 +3,14 @@ import { once } from 'node:events';
 import { copyFile, mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '@temporalio/client';
-import { bundleWorkflowCode } from '@temporalio/worker';
-import { describe, expect, inject, it } from 'vitest';
-import * as activities from '../../activities/index.js';
-import { devTls, devToken } from '../../src/devstack/dev-config.js';
-import { devLayout } from '../../src/devstack/layout.js';
+import { describe, expect, it } from 'vitest';
+import { devLayout, devTls, devToken } from '../../src/dev.js';
 import { devPkiPaths, issueLeaf, loadCertificateAuthority } from '../../src/devstack/pki.js';
-import { packageRoot } from '../../src/package-root.js';
-import { connectClient } from '../../src/temporal/connect.js';
-import { startWorker } from '../../src/temporal/run-worker.js';
-import { devConfig } from './helpers.js';
+import { devConfig, devRoot } from '../support/stack.js';
+import { connectTestClient, startTestWorker } from '../support/temporal.js';
+import { until } from '../support/wait.js';
 
 const config = devConfig();
-const namespace = config.temporal.namespace;
 
 describe('client-certificate rotation', () => {
   it('swaps replaced certificate files into the running worker without losing a task', async () => {
@@ -29,20 +23,12 @@ describe('client-certificate rotation', () => {
     const tls = { ...devTls(config), clientCertPath, clientKeyPath };
 
     const token = devToken(config, 'developer');
-    const taskQueue = `rotation-${randomUUID()}`;
-    const workflowBundle = await bundleWorkflowCode({
-      workflowsPath: join(packageRoot(), 'workflows', 'index.ts'),
-    });
-    const supervised = await startWorker({
-      address: config.temporal.address,
+    const { supervised, taskQueue } = await startTestWorker(config, {
       tls,
       token,
-      worker: { taskQueue, workflowBundle, activities },
       certificateCheckIntervalMs: 250,
-      shutdownSignals: [],
     });
-    const connection = await connectClient({ address: config.temporal.address, tls: devTls(config), token });
-    const client = new Client({ connection, namespace });
+    const { connection, client } = await connectTestClient(config, { token });
     let running = true;
     const failures: string[] = [];
     let completed = 0;
@@ -58,12 +44,12 @@ describe('client-certificate rotation', () => {
       }
     })();
     try {
-      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      await until(() => completed >= 3, 'the stream to complete workflows before the swap');
       const completedBefore = completed;
       const oldConnection = supervised.connection;
       const oldCert = await readFile(clientCertPath, 'utf8');
       const reloaded = once(supervised, 'certificatesReloaded');
-      const ca = await loadCertificateAuthority(devPkiPaths(devLayout(inject('devRoot')).pkiDir));
+      const ca = await loadCertificateAuthority(devPkiPaths(devLayout(devRoot()).pkiDir));
       await issueLeaf(
         ca,
         { certPath: clientCertPath, keyPath: clientKeyPath },
@@ -77,7 +63,10 @@ describe('client-certificate rotation', () => {
       // The old connection is closed, so every task from here on runs over the new certificate.
       await expect(oldConnection.setApiKey('x')).rejects.toThrow();
       const completedAtSwap = completed;
-      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      await until(
+        () => completed >= completedAtSwap + 3 || failures.length > 0,
+        'workflows to complete over the new connection',
+      );
       running = false;
       await stream;
       expect(failures).toEqual([]);
@@ -100,13 +89,10 @@ describe('client-certificate rotation', () => {
     await copyFile(config.temporal.clientCertPath, clientCertPath);
     await copyFile(config.temporal.clientKeyPath, clientKeyPath);
     const token = devToken(config, 'developer');
-    const supervised = await startWorker({
-      address: config.temporal.address,
+    const { supervised } = await startTestWorker(config, {
       tls: { ...devTls(config), clientCertPath, clientKeyPath },
       token,
-      worker: { taskQueue: `rotation-${randomUUID()}`, activities },
       certificateCheckIntervalMs: false,
-      shutdownSignals: [],
     });
     try {
       const current = supervised.connection;
