@@ -49,6 +49,14 @@ export const stoppedSignal = defineSignal<[string]>('stopped');
  * marker replay the earlier behaviour (forward `stop`, finish at once).
  */
 export const STOP_CASCADE_PATCH = 'tokenrelay-reference-stop-cascade';
+/**
+ * The `patched()` id of the cancel cascade: a cancelled node requests cancellation of every child
+ * (a closed child counts as stopped), waits like the stop cascade for their subtrees, then ends as
+ * cancelled. Without it a cancelled root left its subtree running: children are ABANDONed so that
+ * they outlive their parent's continue-as-new, and a run that did not start them cannot cancel them
+ * through the SDK. Histories without its marker replay the earlier behaviour (end at once).
+ */
+export const CANCEL_CASCADE_PATCH = 'tokenrelay-reference-cancel-cascade';
 /** How long a stopping node waits for its children's `stopped` before finishing anyway. */
 const STOP_WAIT = '30 seconds';
 
@@ -92,7 +100,8 @@ const { syncInventory } = proxyActivities<ReturnType<typeof activities.createRef
 /**
  * The shared life of every node: call the API with the current token every interval until told to
  * stop, then pass the stop on to the children and wait for their subtrees to stop (see
- * {@link STOP_CASCADE_PATCH}). A node runs for as long as the deployment does, so it
+ * {@link STOP_CASCADE_PATCH}); cancelled, it cancels its children the same way (see
+ * {@link CANCEL_CASCADE_PATCH}). A node runs for as long as the deployment does, so it
  * continues-as-new whenever Temporal suggests it (its token and children come along); children are
  * started with parentClosePolicy ABANDON so that a parent's new run does not end them.
  */
@@ -114,6 +123,19 @@ abstract class SyncNode<I extends NodeInput> extends StatefulWorkflow<I, SyncPro
       this.#stoppedChildren.add(workflowId);
     });
     setHandler(progressQuery, () => this.#progress);
+    try {
+      return await this.#sync();
+    } catch (err) {
+      if (isCancellation(err) && patched(CANCEL_CASCADE_PATCH)) {
+        // The scope is cancelled: only a non-cancellable one can still send commands.
+        await CancellationScope.nonCancellable(() => this.#stopSubtree('cancel'));
+      }
+      throw err;
+    }
+  }
+
+  /** Starts the children (first run only), then calls the API every interval until stopped. */
+  async #sync(): Promise<SyncProgress> {
     const carried = this.input.carried;
     if (carried) {
       this.#progress = { calls: carried.calls, lastVersion: carried.lastVersion, runs: carried.runs };
@@ -137,7 +159,7 @@ abstract class SyncNode<I extends NodeInput> extends StatefulWorkflow<I, SyncPro
         });
       }
     }
-    if (patched(STOP_CASCADE_PATCH)) await this.#stopSubtree();
+    if (patched(STOP_CASCADE_PATCH)) await this.#stopSubtree('stop');
     else await Promise.all(this.#childIds.map((id) => getExternalWorkflowHandle(id).signal(stopSignal)));
     return this.#progress;
   }
@@ -166,14 +188,16 @@ abstract class SyncNode<I extends NodeInput> extends StatefulWorkflow<I, SyncPro
   }
 
   /**
-   * Forwards `stop` to every child and waits until each confirmed its subtree stopped (a child that
-   * is closed already counts), at most {@link STOP_WAIT}; then tells the parent this subtree stopped.
+   * Forwards `stop` to every child, or requests its cancellation, and waits until each confirmed its
+   * subtree stopped (a child that is closed already counts), at most {@link STOP_WAIT}; then tells
+   * the parent this subtree stopped.
    */
-  async #stopSubtree(): Promise<void> {
+  async #stopSubtree(how: 'stop' | 'cancel'): Promise<void> {
     await Promise.all(
       this.#childIds.map(async (id) => {
         try {
-          await getExternalWorkflowHandle(id).signal(stopSignal);
+          const child = getExternalWorkflowHandle(id);
+          await (how === 'stop' ? child.signal(stopSignal) : child.cancel());
         } catch (err) {
           if (isCancellation(err)) throw err;
           this.#stoppedChildren.add(id);
