@@ -15,7 +15,7 @@ import type { BootstrapCredential } from './bootstrap-credential.js';
 import { clientAddressResolver } from './client-address.js';
 import type { RateLimitConfig } from './config.js';
 import { IssuerHttpError, OAuthError, RateLimitedError } from './errors.js';
-import { sendJson } from './http-io.js';
+import { sendJson, sendJsonWhileBodyArrives } from './http-io.js';
 import type { IssuerLogEvent } from './issuer-log.js';
 import { IssuerMetrics } from './issuer-metrics.js';
 import type { SigningKeyRing, SigningKeysNow } from './signing-key-ring.js';
@@ -193,7 +193,9 @@ export function createIssuerServers(
   }
 
   // Refusals from the token endpoint arrive counted and audited (token-endpoint.ts); a wrong method on
-  // its paths never reaches it, and is counted here.
+  // its paths never reaches it, and is counted here. A refusal may come before the body was read: the
+  // connection then stays open until the client sent it all, or its write fails before it reads our
+  // answer (sendJsonWhileBodyArrives in http-io.ts).
   function fail(req: IncomingMessage, res: ServerResponse, err: unknown): void {
     const path = pathOf(req);
     if (
@@ -210,19 +212,19 @@ export function createIssuerServers(
         headers['www-authenticate'] = 'Basic realm="tokenrelay"';
       }
       const body = { error: err.error, error_description: err.message };
-      sendJson(res, err.status, body, headers);
+      sendJsonWhileBodyArrives(req, res, err.status, body, headers);
       return;
     }
     if (err instanceof IssuerHttpError) {
       const headers: Record<string, string> = { ...noStore };
       if (err instanceof RateLimitedError) headers['retry-after'] = String(err.retryAfterSeconds);
       const body = { error: err.code.replace(/^issuer\./, ''), error_description: err.message };
-      sendJson(res, err.status, body, headers);
+      sendJsonWhileBodyArrives(req, res, err.status, body, headers);
       return;
     }
     // Unknown failures: log the class, answer without internals (no stack in any response).
     log({ event: 'request_failed', path, error: (err as Error)?.name ?? 'unknown' });
-    sendJson(res, 500, { error: 'server_error', error_description: 'internal error' });
+    sendJsonWhileBodyArrives(req, res, 500, { error: 'server_error', error_description: 'internal error' });
   }
 
   const serverOptions: ServerOptions = {

@@ -336,8 +336,10 @@ function send(c: HostileRequest): Promise<Answer> {
         });
       },
     );
-    // The issuer may answer 413 and close before it read everything: that is the point, not an error,
-    // as long as its answer arrives.
+    // The issuer answers a refused body at once but closes only after the client sent all of it
+    // (src/issuer/http-io.ts sendJsonWhileBodyArrives), so a body case never lands here: a client
+    // still writing once saw EPIPE instead of the 413. Node's own refusals (431 for oversized headers)
+    // still close at once; their answer may arrive just after the write error, hence the wait.
     req.on('error', (err: NodeJS.ErrnoException) => {
       setTimeout(
         () =>

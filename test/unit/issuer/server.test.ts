@@ -1,6 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLocalJWKSet, jwtVerify } from 'jose';
@@ -188,6 +188,91 @@ describe('POST /oauth/token', () => {
     const huge = await tokenRequest(`grant_type=client_credentials&pad=${'x'.repeat(20_000)}`);
     expect(huge.status).toBe(413);
     expect(await huge.json()).toMatchObject({ error: 'body_too_large' });
+  });
+});
+
+/**
+ * Sends the headers of a `bodyBytes` request, waits for the issuer's answer, then sends the body in
+ * 64 KiB writes. Resolves with the answer, whether any write failed, and whether the issuer closed the
+ * connection before the last byte was sent.
+ */
+function sendBodyAfterAnswer(
+  path: string,
+  headers: string,
+  bodyBytes: number,
+): Promise<{ answer: string; writeFailed: boolean; closedEarly: boolean }> {
+  const { port } = new URL(base);
+  return new Promise((resolve) => {
+    const socket = connect(Number(port), '127.0.0.1');
+    let answer = '';
+    let sentAll = false;
+    let closedEarly = false;
+    let writeFailed = false;
+    socket.on('error', () => {
+      writeFailed = true;
+    });
+    socket.on('end', () => {
+      closedEarly = !sentAll;
+    });
+    socket.on('close', () => resolve({ answer, writeFailed, closedEarly }));
+    socket.once('data', async () => {
+      const chunk = Buffer.alloc(64 * 1024, 'a');
+      for (let sent = 0; sent < bodyBytes && !socket.destroyed; sent += chunk.length) {
+        const part = chunk.subarray(0, Math.min(chunk.length, bodyBytes - sent));
+        if (!socket.write(part)) await new Promise((r) => socket.once('drain', r));
+      }
+      sentAll = true;
+    });
+    socket.on('data', (data: Buffer) => {
+      answer += data.toString();
+    });
+    // connection: close, as Node's http.request without an agent sends: the case that raced.
+    socket.write(`POST ${path} HTTP/1.1\r\nhost: issuer.test\r\nconnection: close\r\n${headers}\r\n`);
+  });
+}
+
+// Regression (hostile-requests "JSON: 1 MiB body" failed now and then with EPIPE): the issuer answered
+// 413 and closed while the client was still writing, so the client could see a reset, not the answer.
+describe('a request refused before its body was read', () => {
+  it('gets its answer at once, and the connection stays open until the whole body was sent', async () => {
+    const bytes = 1024 * 1024;
+    const result = await sendBodyAfterAnswer(
+      '/api/token',
+      `content-type: application/json\r\ncontent-length: ${bytes}\r\n`,
+      bytes,
+    );
+    expect(result.answer).toMatch(/^HTTP\/1\.1 413 /);
+    expect(result.answer).toMatch(/connection: close/i);
+    expect(result.answer).toContain('"error":"body_too_large"');
+    expect(result).toMatchObject({ writeFailed: false, closedEarly: false });
+  });
+
+  it('does the same for a chunked body that crosses the limit while it is read', async () => {
+    const { port } = new URL(base);
+    const socket = connect(Number(port), '127.0.0.1');
+    let answer = '';
+    socket.on('data', (d: Buffer) => {
+      answer += d.toString();
+    });
+    const closed = new Promise<void>((r) => socket.on('close', () => r()));
+    let writeFailed = false;
+    socket.on('error', () => {
+      writeFailed = true;
+    });
+    socket.write(
+      'POST /oauth/token HTTP/1.1\r\nhost: issuer.test\r\nconnection: close\r\ncontent-type: application/x-www-form-urlencoded\r\ntransfer-encoding: chunked\r\n\r\n',
+    );
+    const chunk = 'a'.repeat(8 * 1024);
+    for (let i = 0; i < 64; i++) socket.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`);
+    await new Promise<void>((r) => {
+      const wait = () => (answer.includes('body_too_large') ? r() : socket.once('data', wait));
+      wait();
+    });
+    // The answer came; the issuer is still reading: the end of the body goes through, then it closes.
+    socket.end('0\r\n\r\n');
+    await closed;
+    expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+    expect(writeFailed).toBe(false);
   });
 });
 
