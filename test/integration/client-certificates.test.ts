@@ -3,12 +3,12 @@ import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, inject, it } from 'vitest';
-import { devTls, devToken } from '../../src/devstack/dev-config.js';
-import { devLayout } from '../../src/devstack/layout.js';
+import { describe, expect, it } from 'vitest';
+import { devLayout, devTls, devToken } from '../../src/dev.js';
 import { devPkiPaths, issueLeaf, loadCertificateAuthority } from '../../src/devstack/pki.js';
-import { type ClientConnection, connectClient } from '../../src/temporal/connect.js';
-import { devConfig } from './helpers.js';
+import { type ClientConnection, connectClient } from '../../src/index.js';
+import { devConfig, devRoot } from '../support/stack.js';
+import { sleep, until } from '../support/wait.js';
 
 const config = devConfig();
 const namespace = config.temporal.namespace;
@@ -19,13 +19,15 @@ const namespace = config.temporal.namespace;
  */
 async function tcpRelay(
   target: string,
-): Promise<{ address: string; dropAll(): void; close(): Promise<void> }> {
+): Promise<{ address: string; accepted(): number; dropAll(): void; close(): Promise<void> }> {
   const [host, port] = [
     target.slice(0, target.lastIndexOf(':')),
     Number(target.slice(target.lastIndexOf(':') + 1)),
   ];
   const sockets = new Set<Socket>();
+  let accepted = 0;
   const server: Server = createServer((inbound) => {
+    accepted += 1;
     const outbound = connect({ host, port });
     for (const s of [inbound, outbound]) {
       sockets.add(s);
@@ -39,6 +41,7 @@ async function tcpRelay(
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     address: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+    accepted: () => accepted,
     dropAll: () => {
       for (const s of sockets) s.destroy();
     },
@@ -53,7 +56,7 @@ async function tcpRelay(
 /** A client certificate from the stack's CA into `dir`, valid until `notAfter`. */
 async function clientCertificate(dir: string, name: string, notAfter: Date) {
   const paths = { certPath: join(dir, `${name}.pem`), keyPath: join(dir, `${name}-key.pem`) };
-  const ca = await loadCertificateAuthority(devPkiPaths(devLayout(inject('devRoot')).pkiDir));
+  const ca = await loadCertificateAuthority(devPkiPaths(devLayout(devRoot()).pkiDir));
   await issueLeaf(ca, paths, {
     commonName: `tokenrelay-${name}`,
     usage: 'client',
@@ -62,8 +65,6 @@ async function clientCertificate(dir: string, name: string, notAfter: Date) {
   });
   return paths;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('client connections follow replaced certificate files', () => {
   it('swaps in rotated files under a running client, which keeps working once the old certificate has expired', async () => {
@@ -114,16 +115,18 @@ describe('client connections follow replaced certificate files', () => {
         } catch (err) {
           failures.push((err as Error).message);
         }
-        await sleep(50);
+        await sleep(50); // the stream's pace, not a wait for anything
       }
     })();
     try {
-      await sleep(1_000);
+      await until(() => completed >= 3, 'calls to complete before the rotation');
       const oldPem = await readFile(first.certPath, 'utf8');
       await clientCertificate(dir, 'client', new Date(Date.now() + 86_400_000));
       expect(await readFile(first.certPath, 'utf8')).not.toBe(oldPem);
-      const deadline = Date.now() + 10_000;
-      while (reloaded.length === 0 && Date.now() < deadline) await sleep(100);
+      await until(
+        () => reloaded.length + reloadFailures.length > 0,
+        'the watching client to notice the replaced files',
+      );
       expect(reloadFailures).toEqual([]);
       expect(reloaded).toHaveLength(1);
       const completedAtSwap = completed;
@@ -131,11 +134,13 @@ describe('client connections follow replaced certificate files', () => {
       // Past the old certificate's end, every connection is cut: both clients must hand over a
       // certificate again. The server refuses the expired one (the control client) and takes the
       // replacement (the watching client).
+      // Waiting past the old certificate's end is the subject: the server must see an expired one.
       await sleep(Math.max(0, expiresAt.getTime() - Date.now() + 1_500));
       expect(Date.parse(new X509Certificate(oldPem).validTo)).toBeLessThan(Date.now());
-      relay.dropAll();
-      await sleep(500);
       const before = failures.length;
+      const acceptedBeforeCut = relay.accepted();
+      relay.dropAll();
+      await until(() => relay.accepted() > acceptedBeforeCut, 'the watching client to connect again');
       await expect(call(watching)).resolves.toMatchObject({ namespaceInfo: { name: namespace } });
       await expect(call(unwatched)).rejects.toThrow();
       running = false;

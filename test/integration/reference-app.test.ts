@@ -1,23 +1,24 @@
 import { describe, expect, it } from 'vitest';
-import { ClientCredentialsTokenSource } from '../../src/auth/client-credentials.js';
 import { openDevClient } from '../../src/cli/connection-options.js';
 import { REFERENCE_TASK_QUEUE } from '../../src/cli/reference-app.js';
 import { startReferenceWorker } from '../../src/cli/reference-worker.js';
-import { getApiTokenInfo, rotateApiToken, startParent } from '../../src/stateful/client.js';
+import type { DemoApiStats } from '../../src/devstack/demo-api.js';
+import {
+  ClientCredentialsTokenSource,
+  getApiTokenInfo,
+  rotateApiToken,
+  startParent,
+} from '../../src/index.js';
 import type { SyncProgress } from '../../workflows/index.js';
-import { devConfig } from './helpers.js';
+import { devConfig } from '../support/stack.js';
+import { eventually, until } from '../support/wait.js';
 
 const config = devConfig();
 
-async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean, what: string): Promise<T> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    // A node not started yet (or between runs) answers with an error: not there yet.
-    const value = await read().catch((err: Error) => err);
-    if (!(value instanceof Error) && ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+/** Calls the demo API has refused so far, for any reason. */
+async function refusedCalls(): Promise<number> {
+  const stats = (await (await fetch(`${config.demoApi.url}/stats`)).json()) as DemoApiStats;
+  return Object.values(stats.rejected).reduce((a, b) => a + b, 0);
 }
 
 describe('the reference application', () => {
@@ -120,13 +121,17 @@ describe('the reference application', () => {
           'the whole tree holding v1',
         );
         // Every call from now on is refused: the activities retry for as long as they are let.
+        const refusedBefore = await refusedCalls();
         const res = await fetch(`${config.demoApi.url}/admin/revoke`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ token }),
         });
         expect(res.status).toBe(204);
-        await new Promise((resolve) => setTimeout(resolve, 2_000));
+        await until(
+          async () => (await refusedCalls()) >= refusedBefore + ids.length,
+          'the tree’s calls to be refused',
+        );
 
         const root = client.workflow.getHandle(rootId);
         await root.signal(how);

@@ -1,52 +1,44 @@
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { join } from 'node:path';
-import { Client, type WorkflowHandle } from '@temporalio/client';
-import { bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
-import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import * as activities from '../../activities/index.js';
-import type { RefreshingToken } from '../../src/auth/refreshing-token.js';
-import { devTls, devToken } from '../../src/devstack/dev-config.js';
+import type { WorkflowHandle } from '@temporalio/client';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { devToken } from '../../src/dev.js';
 import { devStartService, devStopService } from '../../src/devstack/dev-stack.js';
-import { packageRoot } from '../../src/package-root.js';
-import type { AuthRejectedEvent } from '../../src/temporal/auth-interceptors.js';
-import { connectClient } from '../../src/temporal/connect.js';
-import { startWorker } from '../../src/temporal/run-worker.js';
-import { createTestApp, devConfig, refreshingTokenFor, serverAuthRefusals } from './helpers.js';
+import type { AuthRejectedEvent, RefreshingToken } from '../../src/index.js';
+import {
+  createTestApp,
+  devConfig,
+  devRoot,
+  refreshingTokenFor,
+  serverAuthRefusals,
+  serverMetricsCaughtUp,
+} from '../support/stack.js';
+import { connectTestClient, referenceWorkflowBundle, startTestWorker } from '../support/temporal.js';
+import { sleep, until } from '../support/wait.js';
 
 const config = devConfig();
-const root = inject('devRoot');
-const namespace = config.temporal.namespace;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const root = devRoot();
 
 /**
  * A worker on 10-second tokens and a client; the client's token is long-lived where a test needs to
  * start workflows while the issuer is down.
  */
-async function workerAndClient(workflowBundle: WorkflowBundle, options: { clientToken: 'short' | 'long' }) {
+async function workerAndClient(options: { clientToken: 'short' | 'long' }) {
   const app = await createTestApp({ tokenLifetimeSeconds: 10 });
   const workerToken = refreshingTokenFor(config, app, { maxBackoffMs: 1_000 });
   // 'short': worker and client share one 10-second token, so "the remaining lifetime" is one number.
   const clientToken = options.clientToken === 'short' ? workerToken : devToken(config, 'developer');
-  const taskQueue = `outage-${randomUUID()}`;
-  const tls = devTls(config);
-  const supervised = await startWorker({
-    address: config.temporal.address,
-    tls,
+  const { supervised, taskQueue } = await startTestWorker(config, {
     token: workerToken,
-    worker: { taskQueue, workflowBundle, activities },
-    shutdownSignals: [],
+    taskQueue: `outage-${randomUUID()}`,
     restartInitialDelayMs: 500,
     restartMaxDelayMs: 2_000,
   });
   const rejected: AuthRejectedEvent[] = [];
-  const connection = await connectClient({
-    address: config.temporal.address,
-    tls,
+  const { connection, client } = await connectTestClient(config, {
     token: clientToken,
     onAuthRejected: (event) => rejected.push(event),
   });
-  const client = new Client({ connection, namespace });
   const start = (): Promise<WorkflowHandle> => {
     const id = `outage-${randomUUID()}`;
     return client.workflow.start('smokeWorkflow', { taskQueue, workflowId: id, args: [id] });
@@ -77,12 +69,8 @@ async function statusOf(handle: WorkflowHandle): Promise<string> {
 }
 
 describe('an issuer outage', () => {
-  let workflowBundle: WorkflowBundle;
-
   beforeAll(async () => {
-    workflowBundle = await bundleWorkflowCode({
-      workflowsPath: join(packageRoot(), 'workflows', 'index.ts'),
-    });
+    await referenceWorkflowBundle();
   });
 
   afterEach(async () => {
@@ -90,19 +78,24 @@ describe('an issuer outage', () => {
   });
 
   it('shorter than the remaining token lifetime goes unnoticed by worker and client', async () => {
-    const stack = await workerAndClient(workflowBundle, { clientToken: 'short' });
+    const stack = await workerAndClient({ clientToken: 'short' });
     try {
       const failed = failedRefreshes(stack.workerToken);
       const refusedBefore = await serverAuthRefusals(config);
       // Right after a refresh the token has ~10 s left; the next refresh is due in ~5 s, inside the outage.
       await nextRefresh(stack.workerToken);
       await devStopService('issuer', { root });
-      const outageEnds = Date.now() + 6_000;
+      // The outage lasts until the worker's refresh, due ~5 s in, has failed (well inside the 10 s
+      // token), with a workflow started every half second throughout.
       const results: Array<Promise<unknown>> = [];
-      while (Date.now() < outageEnds) {
-        results.push((await stack.start()).result());
-        await sleep(500);
-      }
+      await until(
+        async () => {
+          results.push((await stack.start()).result());
+          return failed.count >= 1;
+        },
+        "a failed refresh of the worker's token during the outage",
+        { intervalMs: 500 },
+      );
       await devStartService('issuer', { root });
       results.push((await stack.start()).result());
       const settled = await Promise.allSettled(results);
@@ -111,7 +104,7 @@ describe('an issuer outage', () => {
       expect(failed.count).toBeGreaterThan(0);
       expect(stack.workerToken.state.valid).toBe(true);
       expect(stack.rejected).toEqual([]);
-      await sleep(2_000);
+      await serverMetricsCaughtUp(config);
       expect(await serverAuthRefusals(config)).toBe(refusedBefore);
       expect(stack.supervised.restarts).toBe(0);
     } finally {
@@ -120,10 +113,12 @@ describe('an issuer outage', () => {
   }, 90_000);
 
   it('of twice the token lifetime pauses work, which resumes by itself with nothing lost', async () => {
-    const stack = await workerAndClient(workflowBundle, { clientToken: 'long' });
+    const stack = await workerAndClient({ clientToken: 'long' });
     try {
       const before = await Promise.all([stack.start(), stack.start(), stack.start()]);
       await devStopService('issuer', { root });
+      // The outage's length is the subject: twice the 10 s token lifetime, a workflow started every
+      // two seconds throughout.
       const outageEnds = Date.now() + 20_000;
       const during: WorkflowHandle[] = [];
       while (Date.now() < outageEnds) {
@@ -144,7 +139,7 @@ describe('an issuer outage', () => {
   }, 120_000);
 
   it('long enough for the worker core to give up: the supervised worker starts again and finishes everything', async () => {
-    const stack = await workerAndClient(workflowBundle, { clientToken: 'long' });
+    const stack = await workerAndClient({ clientToken: 'long' });
     try {
       const failedWorker = once(stack.supervised, 'workerFailed');
       const firstWorker = stack.supervised.worker;

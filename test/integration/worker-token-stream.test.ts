@@ -1,36 +1,26 @@
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
-import { Client } from '@temporalio/client';
-import { bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
 import { decodeJwt } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import * as activities from '../../activities/index.js';
-import { devTls } from '../../src/devstack/dev-config.js';
-import { packageRoot } from '../../src/package-root.js';
-import type { AuthRejectedEvent } from '../../src/temporal/auth-interceptors.js';
-import { connectClient } from '../../src/temporal/connect.js';
-import { startWorker } from '../../src/temporal/run-worker.js';
+import type { AuthRejectedEvent } from '../../src/index.js';
 import {
   createTestApp,
   devConfig,
   installCountingRuntime,
   refreshingTokenFor,
   serverAuthRefusals,
-} from './helpers.js';
+  serverMetricsCaughtUp,
+} from '../support/stack.js';
+import { connectTestClient, referenceWorkflowBundle, startTestWorker } from '../support/temporal.js';
 
 const config = devConfig();
-const namespace = config.temporal.namespace;
 const STREAM_MS = 120_000;
 
 describe('a worker and a client on 10-second tokens', () => {
   let runtime: Awaited<ReturnType<typeof installCountingRuntime>>;
-  let workflowBundle: WorkflowBundle;
 
   beforeAll(async () => {
     runtime = await installCountingRuntime();
-    workflowBundle = await bundleWorkflowCode({
-      workflowsPath: join(packageRoot(), 'workflows', 'index.ts'),
-    });
+    await referenceWorkflowBundle();
   });
 
   it('process a continuous stream of workflows for 2 minutes with zero authorization failures on either side', async () => {
@@ -42,23 +32,15 @@ describe('a worker and a client on 10-second tokens', () => {
       workerRefreshes += 1;
     });
     const rejected: AuthRejectedEvent[] = [];
-    const taskQueue = `stream-${randomUUID()}`;
-    const tls = devTls(config);
-    const supervised = await startWorker({
-      address: config.temporal.address,
-      tls,
+    const { supervised, taskQueue } = await startTestWorker(config, {
       token: workerToken,
-      worker: { taskQueue, workflowBundle, activities },
-      shutdownSignals: [],
+      taskQueue: `stream-${randomUUID()}`,
     });
-    const connection = await connectClient({
-      address: config.temporal.address,
-      tls,
+    const { connection, client } = await connectTestClient(config, {
       token: clientToken,
       onAuthRejected: (event) => rejected.push(event),
     });
     try {
-      const client = new Client({ connection, namespace });
       const serverRefusedBefore = await serverAuthRefusals(config);
       const workerRefusedBefore = runtime.authFailures();
       const requestsBefore = await runtime.requests();
@@ -89,7 +71,7 @@ describe('a worker and a client on 10-second tokens', () => {
       expect(failures).toEqual([]);
       expect(rejected).toEqual([]);
       expect(runtime.authFailures()).toBe(workerRefusedBefore);
-      await new Promise((resolve) => setTimeout(resolve, 2_000)); // the server's metrics flush
+      await serverMetricsCaughtUp(config);
       expect(await serverAuthRefusals(config)).toBe(serverRefusedBefore);
       expect(await runtime.requests()).toBeGreaterThan(requestsBefore);
       expect(supervised.restarts).toBe(0);
