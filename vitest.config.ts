@@ -2,6 +2,9 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
+    // An unhandled error or rejection fails the run even when every test passed (vitest's default,
+    // stated so that nobody turns it off quietly): it is a bug, usually a promise nobody awaited.
+    dangerouslyIgnoreUnhandledErrors: false,
     projects: [
       {
         test: {

@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FileChangeWatcher } from '../../../src/temporal/file-change-watcher.js';
+import { until, sleep as wait } from '../../support/wait.js';
 
-const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const soon = { timeoutMs: 10_000, intervalMs: 10 };
 let watcher: FileChangeWatcher | undefined;
 
 afterEach(() => {
@@ -33,7 +34,8 @@ describe('FileChangeWatcher', () => {
     await rename(join(dir, 'key.new'), key);
     await writeFile(join(dir, 'cert.new'), 'cert-2-longer');
     await rename(join(dir, 'cert.new'), cert);
-    await wait(200);
+    await until(() => changes > 0, 'the replaced pair to be reported', soon);
+    await wait(100); // five more polls, to show it is reported once
     expect(changes).toBe(1);
   });
 
@@ -48,7 +50,7 @@ describe('FileChangeWatcher', () => {
       await wait(20);
     }
     expect(changes).toBe(0);
-    await wait(350);
+    await until(() => changes > 0, 'the settled file to be reported', soon);
     expect(changes).toBe(1);
   });
 
@@ -65,13 +67,12 @@ describe('FileChangeWatcher', () => {
     });
     await watcher.start();
     await writeFile(cert, 'cert-two');
-    await wait(120);
+    await until(() => calls === 1, 'the first change to be reported', soon);
     await writeFile(cert, 'cert-three!');
-    await wait(120);
-    expect(calls).toBe(2);
+    await until(() => calls === 2, 'the second change, after the callback threw', soon);
     watcher.stop();
     await writeFile(cert, 'cert-four!!!');
-    await wait(120);
+    await wait(120); // six polls' worth: a stopped watcher reports nothing
     expect(calls).toBe(2);
   });
 
