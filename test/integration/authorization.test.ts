@@ -10,13 +10,24 @@ import { credentials, Client as GrpcClient, Metadata } from '@grpc/grpc-js';
 import { Client, type Connection } from '@temporalio/client';
 import { type NativeConnection, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { RefreshingToken } from '../../src/auth/refreshing-token.js';
-import { type DevAppName, devTls } from '../../src/devstack/dev-config.js';
-import { devLayout } from '../../src/devstack/layout.js';
+import { type DevAppName, devLayout, devTls } from '../../src/dev.js';
 import { devPkiPaths } from '../../src/devstack/pki.js';
-import { rotateApiToken, startParent } from '../../src/stateful/client.js';
-import type { ApiTokenInfo } from '../../src/stateful/messages.js';
-import { connectWorker } from '../../src/temporal/connect.js';
+import {
+  type ApiTokenInfo,
+  connectWorker,
+  type RefreshingToken,
+  rotateApiToken,
+  startParent,
+} from '../../src/index.js';
+import {
+  createTestApp,
+  devConfig,
+  grpcCodeOf,
+  installCountingRuntime,
+  issueToken,
+  rawConnection,
+  refreshingTokenFor,
+} from '../support/stack.js';
 import { createFixtureActivities } from './fixtures/stateful/activities.js';
 import {
   eventually,
@@ -27,15 +38,6 @@ import {
   workflowsPath,
 } from './fixtures/stateful/harness.js';
 import { finishSignal, treeNode } from './fixtures/stateful/workflows.js';
-import {
-  createTestApp,
-  devConfig,
-  grpcCodeOf,
-  installCountingRuntime,
-  issueToken,
-  rawConnection,
-  refreshingTokenFor,
-} from './helpers.js';
 
 const PERMISSION_DENIED = 7;
 const UNAVAILABLE = 14;

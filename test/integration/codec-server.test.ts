@@ -9,12 +9,17 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ENCRYPTED_ENCODING } from '../../src/codec/aes-gcm-codec.js';
-import { WITHHELD_METADATA } from '../../src/codec/codec-server.js';
 import { formatPayloadsJson, parsePayloadsJson } from '../../src/codec/payloads-json.js';
+import {
+  type ApiTokenInfo,
+  getApiTokenInfo,
+  rotateApiToken,
+  startParent,
+  WITHHELD_METADATA,
+} from '../../src/index.js';
 import { packageRoot } from '../../src/package-root.js';
-import { getApiTokenInfo, rotateApiToken, startParent } from '../../src/stateful/client.js';
-import { apiTokenFingerprint } from '../../src/stateful/fingerprint.js';
-import type { ApiTokenInfo } from '../../src/stateful/messages.js';
+import { apiTokenFingerprint } from '../../src/workflow.js';
+import { devConfig, issueToken } from '../support/stack.js';
 import {
   eventually,
   findSecret,
@@ -23,7 +28,6 @@ import {
   statefulHarness,
 } from './fixtures/stateful/harness.js';
 import { finishSignal, treeNode } from './fixtures/stateful/workflows.js';
-import { devConfig, issueToken } from './helpers.js';
 
 const config = devConfig();
 const run = promisify(execFile);

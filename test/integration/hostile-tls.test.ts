@@ -4,22 +4,24 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { RefreshingToken } from '../../src/auth/refreshing-token.js';
-import { devTls, devToken } from '../../src/devstack/dev-config.js';
-import { devLayout } from '../../src/devstack/layout.js';
+import { devLayout, devTls, devToken } from '../../src/dev.js';
 import {
   createCertificateAuthority,
   devPkiPaths,
   issueLeaf,
   loadCertificateAuthority,
 } from '../../src/devstack/pki.js';
-import { connectClient, connectWorker } from '../../src/temporal/connect.js';
-import { TemporalConnectError } from '../../src/temporal/errors.js';
-import type { TlsOptions } from '../../src/temporal/tls.js';
+import {
+  connectClient,
+  connectWorker,
+  type RefreshingToken,
+  TemporalConnectError,
+  type TlsOptions,
+} from '../../src/index.js';
 import { diagnoseTlsHandshake, type TlsFailureReason } from '../../src/temporal/tls-diagnosis.js';
 import { persistRegistryUnder, printTable, recordTokensOf } from '../faults/helpers.js';
 import { describeSecretsScan } from '../faults/secrets-scan-suite.js';
-import { callCode, devConfig } from './helpers.js';
+import { callCode, devConfig } from '../support/stack.js';
 
 const config = devConfig();
 const root = inject('devRoot');

@@ -1,12 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { Client } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import * as activities from '../../activities/index.js';
-import type { DevConfig } from '../../src/devstack/dev-config.js';
-import { devCodec, devTls, devToken } from '../../src/devstack/dev-config.js';
-import { packageRoot } from '../../src/package-root.js';
-import { connectClient, connectWorker } from '../../src/temporal/connect.js';
+import { type DevConfig, devCodec, devTls, devToken } from '../../src/dev.js';
+import { connectClient, connectWorker } from '../../src/index.js';
+import { referenceWorkflowsPath } from './temporal.js';
 
 /**
  * Runs `smokeWorkflow` end to end on the dev stack with the developer application's credentials: a worker
@@ -25,7 +23,7 @@ export async function runSmokeWorkflow(config: DevConfig, name = 'tokenrelay'): 
       connection: workerConnection,
       namespace: config.temporal.namespace,
       taskQueue,
-      workflowsPath: join(packageRoot(), 'workflows', 'index.ts'),
+      workflowsPath: referenceWorkflowsPath,
       activities,
       dataConverter,
     });
