@@ -1,21 +1,22 @@
 // The benchmark in quick mode against the integration stack, so its code cannot rot. It asserts that
 // every measurement ran and that the counts are what the design promises; never a timing.
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { quickSizes, runBench } from '../bench/bench.js';
 import { renderMarkdown } from '../bench/results.js';
+import { testPort } from '../support/ports.js';
+import { devConfig, devRoot } from '../support/stack.js';
 import { treeIds } from './fixtures/stateful/harness.js';
-import { devConfig } from './helpers.js';
 
 describe('npm run bench -- --quick', () => {
   it('runs every measurement and reports well-formed counts', { timeout: 600_000 }, async () => {
     const config = devConfig();
     const results = await runBench({
       config,
-      root: inject('devRoot'),
+      root: devRoot(),
       quick: true,
-      // Clear of the stack's own ports (base … base + 180).
-      plainPortBase: Number(process.env.TOKENRELAY_BENCH_PLAIN_PORT_BASE ?? config.portBase + 400),
-      defaultAuthorizerPortBase: config.portBase + 600,
+      // Port plans of their own, clear of the stack's (base … base + 181).
+      plainPortBase: testPort('benchPlain'),
+      defaultAuthorizerPortBase: testPort('benchDefaultAuthorizer'),
       log: (line) => process.stderr.write(`[bench] ${line}\n`),
     });
     expect(results.errors).toEqual({});

@@ -6,11 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DevConfig } from '../../src/devstack/dev-config.js';
 import { devStartService, devStopService } from '../../src/devstack/dev-stack.js';
 import { packageRoot } from '../../src/package-root.js';
-import { apiTokenFingerprint } from '../../src/stateful/fingerprint.js';
+import { apiTokenFingerprint } from '../../src/workflow.js';
+import { testPort } from '../support/ports.js';
+import { eventually } from '../support/wait.js';
 
 // Drives the CLI the way a user does, on a stack of its own (own home and ports), so it exercises
 // `dev up` and `dev down` for real without touching the shared test stack.
-const PORT_BASE = Number(process.env.TOKENRELAY_CLI_TEST_PORT_BASE ?? 29200);
+const PORT_BASE = testPort('cli');
 let home: string;
 /** The version the CLI's rotation stamped on `cli-tree`; later cases see the same tree. */
 let cliTreeVersion = 0;
@@ -181,11 +183,14 @@ describe('the tokenrelay CLI, driven as a user would', () => {
     const secondToken = (await readFile(second, 'utf8')).trim();
     // Versions are stamped from workflow time, so the rotation is recognised by its fingerprint.
     const secondFingerprint = apiTokenFingerprint(secondToken);
-    let info = { version: 0, fingerprint: null as string | null, children: { reached: 0 } };
-    for (let i = 0; i < 40 && !(info.fingerprint === secondFingerprint && info.children.reached === 1); i++) {
-      info = lastJson(await cli(['token', 'info', '--workflow-id', 'cli-tree', '--json']));
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
+    const info = await eventually(
+      async () =>
+        lastJson<{ version: number; fingerprint: string | null; children: { reached: number } }>(
+          await cli(['token', 'info', '--workflow-id', 'cli-tree', '--json']),
+        ),
+      (i) => i.fingerprint === secondFingerprint && i.children.reached === 1,
+      'token info to show the rotated token, reached by the one child',
+    );
     expect(info).toMatchObject({ fingerprint: secondFingerprint, children: { reached: 1 } });
     cliTreeVersion = info.version;
 
@@ -313,11 +318,12 @@ describe('the tokenrelay CLI, driven as a user would', () => {
       stdio: 'ignore',
     });
     try {
-      let info = await cli(['token', 'info', '--workflow-id', 'cli-tree', '--json']);
-      for (let i = 0; i < 60 && info.code !== 0; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 1_000));
-        info = await cli(['token', 'info', '--workflow-id', 'cli-tree', '--json']);
-      }
+      const info = await eventually(
+        () => cli(['token', 'info', '--workflow-id', 'cli-tree', '--json']),
+        (run) => run.code === 0,
+        'the foreground server to answer token info',
+        { timeoutMs: 90_000, intervalMs: 1_000 },
+      );
       expect(info.code).toBe(0);
       expect(lastJson<{ version: number }>(info).version).toBe(cliTreeVersion);
     } finally {

@@ -10,17 +10,22 @@ import { fileURLToPath } from 'node:url';
 import type { Connection } from '@temporalio/client';
 import { bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
 import { decodeProtectedHeader } from 'jose';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { RefreshingToken } from '../../src/auth/refreshing-token.js';
-import { devTls } from '../../src/devstack/dev-config.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { devTls } from '../../src/dev.js';
 import { devStartService, devStopService } from '../../src/devstack/dev-stack.js';
-import { openIssuerState } from '../../src/issuer/issuer-state.js';
-import { rotateSigningKey } from '../../src/issuer/signing-key-admin.js';
-import { getApiTokenInfo, rotateApiToken, startParent } from '../../src/stateful/client.js';
-import { apiTokenFingerprint } from '../../src/stateful/fingerprint.js';
-import type { AuthRejectedEvent } from '../../src/temporal/auth-interceptors.js';
-import { connectClient } from '../../src/temporal/connect.js';
-import { type SupervisedWorker, startWorker } from '../../src/temporal/run-worker.js';
+import {
+  type AuthRejectedEvent,
+  connectClient,
+  getApiTokenInfo,
+  openIssuerState,
+  type RefreshingToken,
+  rotateApiToken,
+  rotateSigningKey,
+  type SupervisedWorker,
+  startParent,
+  startWorker,
+} from '../../src/index.js';
+import { apiTokenFingerprint } from '../../src/workflow.js';
 import {
   persistRegistryUnder,
   printTable,
@@ -29,12 +34,20 @@ import {
   recordWorkflow,
   saveCapturedOutput,
   seconds,
-  sleep,
 } from '../faults/helpers.js';
 import { describeSecretsScan } from '../faults/secrets-scan-suite.js';
+import {
+  createTestApp,
+  devConfig,
+  devRoot,
+  grpcCodeOf,
+  refreshingTokenFor,
+  tcpPortRefuses,
+} from '../support/stack.js';
+import { quietLogger } from '../support/temporal.js';
+import { eventually, sleep, until } from '../support/wait.js';
 import { createFixtureActivities } from './fixtures/stateful/activities.js';
 import {
-  eventually,
   exited,
   type StatefulHarness,
   startWorkerProcess as startFixtureWorker,
@@ -44,10 +57,9 @@ import {
   workflowsPath,
 } from './fixtures/stateful/harness.js';
 import { treeNode } from './fixtures/stateful/workflows.js';
-import { createTestApp, devConfig, grpcCodeOf, refreshingTokenFor } from './helpers.js';
 
 const config = devConfig();
-const root = inject('devRoot');
+const root = devRoot();
 const namespace = config.temporal.namespace;
 const slowSignals = fileURLToPath(new URL('./fixtures/stateful/slow-signals.ts', import.meta.url));
 
@@ -96,6 +108,7 @@ function converged(ids: string[], token: string, timeoutMs: number) {
         (s) =>
           s.token === token && s.info.version === states[0]?.info.version && s.info.children.pending === 0,
       ),
+    'every node to hold the token under one version with nothing pending',
     { timeoutMs, intervalMs: 200 },
   );
 }
@@ -106,6 +119,7 @@ async function rotateAndCatchMidway(rootId: string, token: string) {
   return eventually(
     () => getApiTokenInfo(h.client, rootId),
     (info) => info.fingerprint === apiTokenFingerprint(token) && info.children.pending > 0,
+    'the root to hold the new token while still owing it to children',
     { intervalMs: 20, timeoutMs: 30_000 },
   );
 }
@@ -200,7 +214,7 @@ describe('with a supervised worker on 10-second tokens', () => {
     bundle = await bundleWorkflowCode({
       workflowsPath,
       workflowInterceptorModules: [slowSignals],
-      logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} },
+      logger: quietLogger,
     });
     supervised = await startWorker({
       address: config.temporal.address,
@@ -236,7 +250,7 @@ describe('with a supervised worker on 10-second tokens', () => {
     const atStop = await rotateAndCatchMidway(rootId, second);
     const stoppedAt = Date.now();
     await devStopService('temporal', { root });
-    await sleep(2_000);
+    await until(() => tcpPortRefuses(config.temporal.address), 'the Temporal frontend to stop listening');
     await devStartService('temporal', { root });
     const upAt = Date.now();
     await converged(ids, second, 120_000);
@@ -268,11 +282,15 @@ describe('with a supervised worker on 10-second tokens', () => {
     await startOne();
     await devStopService('issuer', { root });
     const stoppedAt = Date.now();
-    const outageMs = 15_000; // longer than the 10 s token lifetime
-    while (Date.now() - stoppedAt < outageMs) {
-      await startOne();
-      await sleep(3_000);
-    }
+    // The outage lasts until the worker's 10-second token has expired, a workflow started every 3 s.
+    await until(
+      async () => {
+        await startOne();
+        return !workerToken.state.valid;
+      },
+      "the worker's token to expire during the outage",
+      { intervalMs: 3_000 },
+    );
     const expiredDuringOutage = !workerToken.state.valid;
     await devStartService('issuer', { root });
     const upAt = Date.now();
@@ -313,6 +331,8 @@ describe('a signing-key rotation while 50 clients refresh', () => {
           }),
         );
       }
+      const callsSoFar = () => [...outcomes.values()].reduce((a, b) => a + b, 0);
+      // Each client calls once a second, the 50 spread over that second: pacing, not waiting.
       const loops = connections.map(async (connection, i) => {
         await sleep((i * 1_000) / CLIENTS);
         while (running) {
@@ -321,7 +341,7 @@ describe('a signing-key rotation while 50 clients refresh', () => {
           await sleep(1_000);
         }
       });
-      await sleep(2_000);
+      await until(() => callsSoFar() >= 2 * CLIENTS, 'every client to be calling');
       const state = await openIssuerState(join(root, 'issuer'));
       const rotatedAt = Date.now();
       const { created } = await rotateSigningKey(state.signingKeys);
@@ -331,10 +351,13 @@ describe('a signing-key rotation while 50 clients refresh', () => {
       await eventually(
         async () => tokens.filter((t) => t.current() && kidOf(t) === created.kid).length,
         (n) => n === CLIENTS,
+        'every client to hold a token from the new key',
         { timeoutMs: Date.parse(created.activatesAt) - Date.now() + 30_000, intervalMs: 250 },
       );
       const allMovedAt = Date.now();
-      await sleep(2_000);
+      // Every client calls at least twice more with its new-key token before the verdict.
+      const callsWhenMoved = callsSoFar();
+      await until(() => callsSoFar() >= callsWhenMoved + 2 * CLIENTS, 'calls with the new-key tokens');
       running = false;
       await Promise.all(loops);
       const calls = [...outcomes.values()].reduce((a, b) => a + b, 0);

@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { packageRoot } from '../../src/package-root.js';
-import { devConfig } from './helpers.js';
+import { devConfig } from '../support/stack.js';
+import { eventually, until } from '../support/wait.js';
 
 const run = promisify(execFile);
 const config = devConfig();
@@ -89,8 +90,6 @@ function expectFailure(result: Run, code: string, status: number, message?: RegE
   expect(result.stderr).not.toMatch(/\n\s+at .+[:(]\d+:\d+\)?/);
   if (message) expect(result.stderr).toMatch(message);
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function npm(args: string[], cwd: string, timeout = 600_000) {
   return run('npm', args, {
@@ -321,14 +320,11 @@ describe('the packed package, installed into an app of its own', () => {
     });
     const exited = collect(worker);
     try {
-      const deadline = Date.now() + 180_000;
-      while (
-        !workerErr.includes('Reference worker polling') &&
-        Date.now() < deadline &&
-        worker.exitCode === null
-      ) {
-        await sleep(250);
-      }
+      await until(
+        () => workerErr.includes('Reference worker polling') || worker.exitCode !== null,
+        'the installed worker to start polling',
+        { timeoutMs: 180_000 },
+      );
       expect(workerErr).toContain('Reference worker polling');
 
       const apiToken = await cli(['token', 'issue', '--app', 'apiClient']);
@@ -357,12 +353,15 @@ describe('the packed package, installed into an app of its own', () => {
       );
       expect(started.code, started.stderr).toBe(0);
 
-      let info: { version?: number } = {};
-      for (let i = 0; i < 60 && !(info.version && info.version > 0); i++) {
-        const shown = await cli(['token', 'info', '--workflow-id', treeId, '--json']);
-        if (shown.code === 0) info = JSON.parse(shown.stdout);
-        else await sleep(500);
-      }
+      const info = await eventually(
+        async () => {
+          const shown = await cli(['token', 'info', '--workflow-id', treeId, '--json']);
+          return (shown.code === 0 ? JSON.parse(shown.stdout) : {}) as { version?: number };
+        },
+        (i) => (i.version ?? 0) > 0,
+        'token info to show the tree holding its token',
+        { intervalMs: 500 },
+      );
       expect(info.version).toBeGreaterThan(0);
 
       // token info on a workflow that is not a StatefulWorkflow.

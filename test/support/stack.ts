@@ -2,7 +2,7 @@
 // itself decides, tokens and applications on its issuer, and what the server and worker recorded.
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { type AddressInfo, createServer } from 'node:net';
+import { type AddressInfo, connect, createServer } from 'node:net';
 import { Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { inject } from 'vitest';
@@ -190,6 +190,19 @@ async function sumMetric(url: string, metric: RegExp): Promise<number> {
     if (metric.test(line)) total += Number(line.split(' ').at(-1));
   }
   return total;
+}
+
+/** Whether nothing accepts TCP connections at `address` (`host:port`) right now. */
+export function tcpPortRefuses(address: string): Promise<boolean> {
+  const at = address.lastIndexOf(':');
+  return new Promise((resolve) => {
+    const socket = connect({ host: address.slice(0, at), port: Number(address.slice(at + 1)) });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(true));
+  });
 }
 
 /** A port free right now on 127.0.0.1 (for a listener configured by port number, not by port 0). */
