@@ -6,7 +6,7 @@
 //          --reset  start the stack from scratch even if one is running
 //          --out <dir>  default bench-results
 //          --only <a,b>  only these measurements (hotPath, refreshContention, issuer, workerThroughput,
-//                        propagation, authorizerCost, treeScaling); the table shows those rows
+//                        propagation, authorizerCost, treeScaling, issuerTransports); the table shows those rows
 // Environment: TOKENRELAY_BENCH_HOME (default .tokenrelay/bench-stack), TOKENRELAY_BENCH_PORT_BASE
 // (default 47700), TOKENRELAY_BENCH_PLAIN_PORT_BASE (the plain reference server's ports are this
 // + 33 … + 90; default the stack's base + 400).
@@ -55,18 +55,21 @@ try {
   const sizes = args.quick ? quickSizes : fullSizes;
   let issuerTransports: IssuerTransportResult | undefined;
   let transportError: string | undefined;
-  log('issuerTransports…');
+  const measureTransports = !args.only || args.only.split(',').includes('issuerTransports');
+  if (measureTransports) log('issuerTransports…');
   try {
-    issuerTransports = await measureIssuerTransports(config, {
-      concurrency: sizes.issuerConcurrency,
-      durationMs: sizes.issuerDurationMs,
-      rounds: args.quick ? 2 : 4,
-      warmupRequests: sizes.issuerWarmup,
-      freshConnectionRequests: args.quick ? 100 : 1_000,
-    });
-    log(
-      `issuerTransports done: HTTPS ${issuerTransports.https.keepAlive.tokensPerSecond} tokens/s, HTTP ${issuerTransports.http.keepAlive.tokensPerSecond} tokens/s`,
-    );
+    if (measureTransports)
+      issuerTransports = await measureIssuerTransports(config, {
+        concurrency: sizes.issuerConcurrency,
+        durationMs: sizes.issuerDurationMs,
+        rounds: args.quick ? 2 : 4,
+        warmupRequests: sizes.issuerWarmup,
+        freshConnectionRequests: args.quick ? 100 : 1_000,
+      });
+    if (issuerTransports)
+      log(
+        `issuerTransports done: HTTPS ${issuerTransports.https.keepAlive.tokensPerSecond} tokens/s, HTTP ${issuerTransports.http.keepAlive.tokensPerSecond} tokens/s`,
+      );
   } catch (err) {
     transportError = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
     log(`issuerTransports failed: ${transportError}`);
@@ -75,7 +78,9 @@ try {
     renderMarkdown(results) +
     (issuerTransports
       ? renderIssuerTransports(issuerTransports)
-      : `\nIssuer over HTTPS next to HTTP: failed (${transportError})\n`);
+      : transportError
+        ? `\nIssuer over HTTPS next to HTTP: failed (${transportError})\n`
+        : '');
   const out = resolve(args.out);
   await mkdir(out, { recursive: true });
   const name = args.only ? 'latest-partial' : args.quick ? 'latest-quick' : 'latest';
