@@ -16,11 +16,15 @@ import {
   startSeparateIssuer,
 } from '../faults/helpers.js';
 import { describeSecretsScan } from '../faults/secrets-scan-suite.js';
+import { testPort } from '../support/ports.js';
 import { devConfig } from './helpers.js';
 
 const root = inject('devRoot');
-/** Its own issuer's port: 38500 by default; `TOKENRELAY_FAULTS_ISSUER_PORT=0` picks a free one. */
-const PORT = Number(process.env.TOKENRELAY_FAULTS_ISSUER_PORT ?? 38500);
+/**
+ * Its own issuer's port, from the suite's port plan (TOKENRELAY_TEST_PORT_BASE + 2200, + 1 and + 2 for
+ * the HTTPS pair); `TOKENRELAY_FAULTS_ISSUER_PORT` overrides it, 0 picks free ones.
+ */
+const PORT = Number(process.env.TOKENRELAY_FAULTS_ISSUER_PORT ?? testPort('hostileIssuer'));
 
 interface Answer {
   status: number;
