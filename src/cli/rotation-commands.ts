@@ -60,7 +60,7 @@ export function registerRotationCommands(program: Command): void {
     schedule
       .command('create')
       .description(
-        'create a Schedule that rotates the targets’ API token (overlap: skip; one missed run caught up)',
+        'create a Schedule that rotates the targets’ API token (overlap: the next run waits; one missed run caught up)',
       )
       .requiredOption('--schedule-id <id>', 'the schedule’s id')
       .option('--workflow-id <id...>', 'roots of the trees to rotate (repeatable)')

@@ -3,7 +3,7 @@
 // visibility list / describe (`read`), the `apiToken` signal (`token.rotate`), `apiTokenInfo`
 // queries (`read`). Issuing calls the TokenSource; revoking calls the hook — neither touches Temporal.
 import { Context } from '@temporalio/activity';
-import type { Client } from '@temporalio/client';
+import { type Client, type ScheduleDescription, ScheduleNotFoundError } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { decodeJwt } from 'jose';
 import { type TokenSourceLike, toTokenSource } from '../../auth/token-source.js';
@@ -46,6 +46,8 @@ export type ApiTokenRotationActivities = ReturnType<typeof createApiTokenRotatio
 
 /** Workflow ids named in a report, at most. */
 const MAX_NAMED = 20;
+/** How long the confirm step waits for one node's answer, at most. */
+const QUERY_TIMEOUT_MS = 5_000;
 
 export function createApiTokenRotationActivities(options: ApiTokenRotationActivityOptions) {
   const { client } = options;
@@ -81,28 +83,41 @@ export function createApiTokenRotationActivities(options: ApiTokenRotationActivi
 
     /**
      * The token the schedule's latest completed rotation issued (from its result: fingerprint and id,
-     * no token), or null when there is none.
+     * no token), or null when there is none (or the schedule is gone).
+     *
+     * Read from the schedule's own record of the runs it started, not from a visibility list: the
+     * list lags behind, and a rotation that starts right after the previous one completed (the run
+     * the schedule buffered while it ran) would find the one before it and revoke the wrong token.
      */
     async previousRotation(input: {
       scheduleId: string;
       exceptWorkflowId: string;
     }): Promise<IssuedTokenRecord | null> {
-      const query =
-        `TemporalScheduledById = '${input.scheduleId.replaceAll("'", "\\'")}' ` +
-        `AND ExecutionStatus = 'Completed'`;
-      let latest: { workflowId: string; runId: string; closedAt: number } | undefined;
-      for await (const execution of client.workflow.list({ query, pageSize: 20 })) {
-        if (execution.workflowId === input.exceptWorkflowId) continue;
-        const closedAt = execution.closeTime?.getTime() ?? 0;
-        if (!latest || closedAt > latest.closedAt) {
-          latest = { workflowId: execution.workflowId, runId: execution.runId, closedAt };
-        }
+      let recent: ScheduleDescription['info']['recentActions'];
+      try {
+        recent = (await client.schedule.getHandle(input.scheduleId).describe()).info.recentActions;
+      } catch (err) {
+        if (err instanceof ScheduleNotFoundError) return null;
+        throw err;
       }
-      if (!latest) return null;
-      const result = (await client.workflow
-        .getHandle(latest.workflowId, latest.runId)
-        .result()) as ApiTokenRotationResult;
-      return result?.issued ?? null;
+      const newestFirst = [...recent].sort((a, b) => b.takenAt.getTime() - a.takenAt.getTime());
+      for (const { action } of newestFirst) {
+        const { workflowId, firstExecutionRunId } = action.workflow;
+        if (workflowId === input.exceptWorkflowId) continue;
+        const handle = client.workflow.getHandle(workflowId, firstExecutionRunId);
+        const status = await handle.describe().then(
+          (d) => d.status.name,
+          (err: unknown) => {
+            // Gone past the namespace's retention: passed over like a run that did not complete.
+            if (err instanceof WorkflowNotFoundError) return 'NOT_FOUND';
+            throw err;
+          },
+        );
+        if (status !== 'COMPLETED') continue;
+        const result = (await handle.result()) as ApiTokenRotationResult;
+        return result?.issued ?? null;
+      }
+      return null;
     },
 
     /** A new token from the source; its record names it by fingerprint, `jti` and expiry. */
@@ -147,7 +162,10 @@ export function createApiTokenRotationActivities(options: ApiTokenRotationActivi
       for (;;) {
         const next: string[] = [];
         for (const workflowId of pending) {
-          const report = await treeReport(client, workflowId, input.fingerprint);
+          // A node whose worker stalls holds its query until the timeout: never past the deadline,
+          // or one stalled node makes the rotation overrun and delay the next one.
+          const queryTimeoutMs = Math.max(1_000, Math.min(QUERY_TIMEOUT_MS, deadline - Date.now()));
+          const report = await treeReport(client, workflowId, input.fingerprint, queryTimeoutMs);
           reports.set(workflowId, report);
           if (report.outcome === 'lagging') next.push(workflowId);
           context.heartbeat();
@@ -172,10 +190,11 @@ async function treeReport(
   client: Client,
   workflowId: string,
   fingerprint: string,
+  queryTimeoutMs: number,
 ): Promise<TreeRotationReport> {
   let tree: Awaited<ReturnType<typeof getApiTokenTree>>;
   try {
-    tree = await getApiTokenTree(client, workflowId, { queryTimeout: '5s' });
+    tree = await getApiTokenTree(client, workflowId, { queryTimeout: queryTimeoutMs });
   } catch (err) {
     if ((err as { code?: unknown }).code !== 'tree.workflow_not_found') throw err;
     return {

@@ -16,7 +16,7 @@ import type {
 export const apiTokenRotationStatusQuery = defineQuery<ApiTokenRotationStatus>('apiTokenRotationStatus');
 
 // Issuing, delivering and revoking are retried until they succeed: an issuer outage delays the
-// rotation (the schedule skips, not stacks, the runs it overlaps) and loses nothing. Each failed
+// rotation (the schedule holds back one run it overlaps, not more) and loses nothing. Each failed
 // attempt shows in the workflow's pending activity, which `describe` reports.
 const quick = proxyActivities<ApiTokenRotationActivities>({
   startToCloseTimeout: '30 seconds',

@@ -1,6 +1,6 @@
 // Rotation on a schedule: a real Temporal Schedule that starts the built-in rotator
-// (`apiTokenRotation`) every interval, skipping a run while the previous one is still going and
-// catching up at most one missed run. Node side.
+// (`apiTokenRotation`) every interval, holding back one run while the previous one is still going
+// (it starts as soon as that one ends) and catching up at most one missed run. Node side.
 import {
   type Client,
   ScheduleAlreadyRunning,
@@ -96,13 +96,13 @@ export function planApiTokenRotation(options: ScheduleApiTokenRotationOptions): 
   const revokeAfterMs =
     options.revokeAfter === undefined ? undefined : durationMs(options.revokeAfter, 'revokeAfter');
   // Long enough for a busy cluster, short enough that confirming and the revocation grace end
-  // before the next rotation is due (which SKIP would otherwise drop).
+  // before the next rotation is due (which then waits for it).
   const confirmTimeoutMs =
     options.confirmTimeout === undefined
       ? Math.min(60_000, Math.max(1_000, Math.floor(period * 0.7) - (revokeAfterMs ?? 0)))
       : durationMs(options.confirmTimeout, 'confirmTimeout');
   if (revokeAfterMs !== undefined && everyMs !== null && revokeAfterMs >= everyMs) {
-    throw invalid('revokeAfter must be shorter than the interval, or the next rotation is skipped');
+    throw invalid('revokeAfter must be shorter than the interval, or every rotation delays the next');
   }
   const catchupWindowMs =
     options.catchupWindow === undefined
@@ -187,7 +187,10 @@ export async function scheduleApiTokenRotation(
       // The spec comes back compiled to calendars; the expression itself is kept for `describe`.
       ...(plan.cron ? { memo: { cron: plan.cron } } : {}),
       policies: {
-        overlap: ScheduleOverlapPolicy.SKIP,
+        // A rotation that overruns its interval (a loaded cluster, a slow tree, an issuer outage)
+        // delays the next one instead of dropping it: dropped, the tree's token would have to live a
+        // whole interval longer. At most one waits; the schedule drops the rest.
+        overlap: ScheduleOverlapPolicy.BUFFER_ONE,
         catchupWindow: plan.catchupWindowMs,
         // A failed rotation must not stop the ones after it: the next run tries again.
         pauseOnFailure: false,
@@ -195,9 +198,6 @@ export async function scheduleApiTokenRotation(
       state: {
         paused: options.paused ?? false,
         note: 'API token rotation (tokenrelay)',
-        // The server does not apply SKIP to this trigger: an interval schedule gets its phase
-        // shifted so that its first regular run is one whole interval away, not beside this one.
-        triggerImmediately: immediately,
       },
     });
   } catch (err) {
@@ -209,6 +209,13 @@ export async function scheduleApiTokenRotation(
       );
     }
     throw err;
+  }
+  if (immediately) {
+    // Not the create request's `triggerImmediately`: the client sends that one as ALLOW_ALL, and a
+    // run started so is not tracked as running, so a regular run that came due while it overran
+    // started beside it. An interval schedule's phase is shifted as well, so that its first regular
+    // run is one whole interval after this one.
+    await handle.trigger(ScheduleOverlapPolicy.BUFFER_ONE);
   }
   return { handle, plan };
 }
