@@ -4,8 +4,12 @@
 //
 // TOKENRELAY_ROTATION_TEST_SECONDS sets how long the tree runs under rotation (default 45 s; the issue's
 // acceptance run is 180). TOKENRELAY_ROTATION_TEST_TOKEN_SECONDS sets the API token lifetime (default
-// 30 s: three intervals, so one rotation that a loaded two-core machine skips is survived; the issue's
-// profile is 20 s, which leaves no slack for a skipped rotation and was seen to fail at load 12-19).
+// 30 s). The issue's profile is 20 s: it passes while one rotation, from its tick until all 13 nodes hold
+// the token, fits well inside 10 s (180 s runs: 4/4 at load 9 on two cores), and cannot pass once it
+// does not: at load 10-13 rotations took 8-15 s, at load 17-23 13-27 s (the tree's own workflow tasks
+// ran over 5 s, nodes confirmed 7-11 s after delivery; one run saw 114 token.expired refusals and no
+// revoked ones). A late rotation delays the next instead of dropping it (overlap BUFFER_ONE), but no
+// schedule can keep a 20 s token fresh when propagating it takes 20 s; 30 s leaves that slack.
 import { readFile } from 'node:fs/promises';
 import type { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
@@ -105,6 +109,20 @@ async function completedRotations(): Promise<ApiTokenRotationResult[]> {
   return out;
 }
 
+/** How long each of the schedule's rotations ran (s), oldest first: where a slow run's time went. */
+async function rotationSeconds(): Promise<string> {
+  const runs = [];
+  for await (const w of client.workflow.list({ query: `TemporalScheduledById = '${scheduleId}'` })) {
+    runs.push(w);
+  }
+  runs.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
+  return runs
+    .map((w) =>
+      w.closeTime ? ((w.closeTime.getTime() - w.startTime.getTime()) / 1000).toFixed(1) : 'running',
+    )
+    .join(' ');
+}
+
 async function until<T>(
   read: () => Promise<T>,
   ok: (v: T) => boolean,
@@ -157,12 +175,17 @@ describe('scheduled API token rotation', () => {
       await new Promise((r) => setTimeout(r, RUN_SECONDS * 1000));
 
       const results = await completedRotations();
-      expect(results.length).toBeGreaterThanOrEqual(Math.floor(RUN_SECONDS / 10) - 1);
+      // Soft: one run on a loaded machine shows every way it fell short, not only the first.
+      expect
+        .soft(results.length, `rotations completed (seconds each: ${await rotationSeconds()})`)
+        .toBeGreaterThanOrEqual(Math.floor(RUN_SECONDS / 10) - 1);
       for (const result of results) {
-        expect(result.ok).toBe(true);
-        expect(result.trees).toEqual([
-          expect.objectContaining({ workflowId: rootId, outcome: 'rotated', nodes: 13, holding: 13 }),
-        ]);
+        expect.soft(result.ok).toBe(true);
+        expect
+          .soft(result.trees)
+          .toEqual([
+            expect.objectContaining({ workflowId: rootId, outcome: 'rotated', nodes: 13, holding: 13 }),
+          ]);
         // Identifiers only: the result never carries a token.
         expect(JSON.stringify(result)).not.toMatch(/eyJ[\w-]+\.eyJ/);
       }
@@ -172,15 +195,15 @@ describe('scheduled API token rotation', () => {
       };
       const revokedIds = new Set(revoked.revoked.map((r) => r.jti));
       for (let i = 1; i < results.length; i++) {
-        expect(results[i]!.revocation).toEqual({ outcome: 'revoked', previous: results[i - 1]!.issued });
-        expect(revokedIds.has(results[i - 1]!.issued!.tokenId!)).toBe(true);
+        expect.soft(results[i]!.revocation).toEqual({ outcome: 'revoked', previous: results[i - 1]!.issued });
+        expect.soft(revokedIds.has(results[i - 1]!.issued!.tokenId!)).toBe(true);
       }
       const after = await apiStats();
       // By reason, so a failure says which (expired: a rotation came too late; revoked: the grace was short).
-      expect(after.rejected).toEqual(before.rejected);
-      expect(refusals(after) - refusals(before)).toBe(0);
+      expect.soft(after.rejected).toEqual(before.rejected);
+      expect.soft(refusals(after) - refusals(before)).toBe(0);
       // Every node kept calling throughout (one call a second each when idle; fewer on a busy machine).
-      expect(after.accepted - before.accepted).toBeGreaterThan(13 * (RUN_SECONDS / 4));
+      expect.soft(after.accepted - before.accepted).toBeGreaterThan(13 * (RUN_SECONDS / 4));
       const described = await describeApiTokenRotation(client, scheduleId);
       expect(described.problems).toEqual([]);
     },
