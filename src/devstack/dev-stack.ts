@@ -16,6 +16,13 @@ import { writeDemoApiConfig, writeDevIssuerConfig } from './service-config-files
 import { writeDynamicConfig } from './temporal-config.js';
 import { type BuildProgress, ensureTokenrelayServer } from './temporal-install.js';
 
+/**
+ * How long the issuer and the demo API may take to serve after their process starts. A deadline, not
+ * a wait: it returns as soon as they answer. Typically ~1 s, but a Node process took 50 s to start on
+ * a two-core machine at load 20 (two test suites side by side), and a dead process fails at once.
+ */
+const NODE_DAEMON_READY_MS = 90_000;
+
 // `dev up/down/status` and single-service stop/start: the order things happen in. Each step's work
 // lives in its own module (docs/architecture.md §1, `src/devstack/`).
 
@@ -139,11 +146,11 @@ export async function devUp(options: DevUpOptions = {}): Promise<DevUpResult> {
 
   step({ step: 'issuer', detail: issuer.url });
   await startIssuerDaemon(layout);
-  await waitUntilReady(issuerDaemon(layout), 20_000, () => healthy(issuer.url, pki.caCertPath));
+  await waitUntilReady(issuerDaemon(layout), NODE_DAEMON_READY_MS, () => healthy(issuer.url, pki.caCertPath));
 
   step({ step: 'demoApi', detail: config.demoApi.url });
   await startDemoApiDaemon(layout);
-  await waitUntilReady(demoApiDaemon(layout), 20_000, () => healthy(config.demoApi.url));
+  await waitUntilReady(demoApiDaemon(layout), NODE_DAEMON_READY_MS, () => healthy(config.demoApi.url));
 
   await writeDynamicConfig(layout, options.dynamicConfig ?? {});
   step({ step: 'temporal', detail: config.temporal.address });
@@ -183,7 +190,7 @@ export async function devStartService(service: DevService, options: { root?: str
   const config = await readDevConfig(layout.devConfigPath);
   if (service === 'issuer') {
     if ((await runningPid(layout.issuerPidPath)) === undefined) await startIssuerDaemon(layout);
-    await waitUntilReady(issuerDaemon(layout), 20_000, () =>
+    await waitUntilReady(issuerDaemon(layout), NODE_DAEMON_READY_MS, () =>
       healthy(config.issuer.url, config.temporal.caCertPath),
     );
     return;
