@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
+import { sleep } from '../util/poll.js';
 
 /** What a pid file records: the pid, and a marker to tell our process from a recycled pid. */
 interface PidRecord {
@@ -117,8 +118,4 @@ function readStat(pid: number): { state: string } | undefined {
   } catch {
     return undefined;
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { fetch as undiciFetch } from 'undici';
+import { pollUntil } from '../util/poll.js';
 import { runningPid } from './daemon.js';
 import { devIssuerDispatcher } from './dev-ca-dispatcher.js';
 import { DevStackError } from './errors.js';
@@ -20,20 +21,26 @@ export async function waitUntilReady(
   timeoutMs: number,
   check: () => Promise<boolean>,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if ((await runningPid(daemon.pidPath)) === undefined) {
-      throw new DevStackError(
-        'devstack.start_failed',
-        `${daemon.name} exited during start-up. ${await logTail(daemon.logPath)}`,
-      );
-    }
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  throw new DevStackError(
-    'devstack.start_failed',
-    `${daemon.name} did not become ready within ${timeoutMs / 1000}s. ${await logTail(daemon.logPath)}`,
+  await pollUntil(
+    async () => {
+      if ((await runningPid(daemon.pidPath)) === undefined) {
+        throw new DevStackError(
+          'devstack.start_failed',
+          `${daemon.name} exited during start-up. ${await logTail(daemon.logPath)}`,
+        );
+      }
+      return check();
+    },
+    {
+      what: `${daemon.name} to become ready`,
+      timeoutMs,
+      intervalMs: 500,
+      onTimeout: async () =>
+        new DevStackError(
+          'devstack.start_failed',
+          `${daemon.name} did not become ready within ${timeoutMs / 1000}s. ${await logTail(daemon.logPath)}`,
+        ),
+    },
   );
 }
 

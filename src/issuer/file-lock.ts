@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { sleep } from '../util/poll.js';
 import { IssuerStateError } from './errors.js';
 
 export interface FileLockOptions {
@@ -37,7 +38,7 @@ export async function withFileLock<T>(
       );
     }
     // Jitter keeps many waiting processes from retrying in lock step.
-    await new Promise((resolve) => setTimeout(resolve, delay + Math.random() * delay));
+    await sleep(delay + Math.random() * delay);
     delay = Math.min(delay * 2, 100);
   }
   try {

@@ -4,6 +4,7 @@ import type { Client } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time.js';
 import { TokenRelayError } from '../errors.js';
+import { sleep } from '../util/poll.js';
 import { type ApiTokenChildInfo, type ApiTokenInfo, apiTokenInfoQuery } from './messages.js';
 
 /** One child as its parent records it (`apiTokenInfo().childList`). */
@@ -186,7 +187,8 @@ export async function waitForTree(
     options.signal?.throwIfAborted();
     const tree = await walkApiTokenTree(readerFor(deadline), workflowId, options);
     if (tree.settled || Date.now() + interval > deadline) return { tree, settled: tree.settled };
-    await pause(interval, options.signal);
+    await sleep(interval, options.signal);
+    options.signal?.throwIfAborted();
   }
 }
 
@@ -384,23 +386,4 @@ function positiveInteger(value: number | undefined, fallback: number, name: stri
     throw new TreeError('tree.invalid_option', `${name} must be a positive integer, got ${value}`);
   }
   return value;
-}
-
-function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const timer = setTimeout(done, ms);
-    function done() {
-      signal?.removeEventListener('abort', aborted);
-      resolve();
-    }
-    function aborted() {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    }
-    signal?.addEventListener('abort', aborted, { once: true });
-  });
 }
