@@ -17,6 +17,7 @@ import {
 import { createApplication } from '../../../src/issuer/application-admin.js';
 import { type RunningIssuer, startIssuer } from '../../../src/issuer/run.js';
 import type { IssuerLogEvent } from '../../../src/issuer/server.js';
+import { eventually, until } from '../../support/wait.js';
 
 let dir: string;
 let ca: CertificateAuthority;
@@ -54,15 +55,6 @@ function servedSerial(): Promise<string> {
     );
     socket.on('error', reject);
   });
-}
-
-async function waitFor<T>(what: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await what();
-    if (ok(value) || Date.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 beforeAll(async () => {
@@ -142,17 +134,22 @@ describe('F4 no HTTPS', () => {
     await leaf();
     const renewed = new X509Certificate(await readFile(certPath())).serialNumber;
     expect(renewed).not.toBe(before);
-    expect(await waitFor(servedSerial, (serial) => serial === renewed)).toBe(renewed);
+    expect(
+      await eventually(servedSerial, (serial) => serial === renewed, 'the renewed certificate served', {
+        timeoutMs: 10_000,
+        intervalMs: 100,
+      }),
+    ).toBe(renewed);
     expect(events).toContainEqual(expect.objectContaining({ event: 'tls_reloaded' }));
 
     // A PEM frame around garbage; the label is assembled so key scanners do not mistake this file for
     // one that holds a private key.
     const label = ['PRIVATE', 'KEY'].join(' ');
     await writeFile(keyPath(), `-----BEGIN ${label}-----\nnot a key\n-----END ${label}-----\n`);
-    await waitFor(
-      async () => events.some((e) => e.event === 'tls_reload_failed'),
-      (failed) => failed,
-    );
+    await until(() => events.some((e) => e.event === 'tls_reload_failed'), 'a tls_reload_failed event', {
+      timeoutMs: 10_000,
+      intervalMs: 100,
+    });
     expect(await servedSerial()).toBe(renewed);
     const metrics = await (await undiciFetch(`${issuer.url}/metrics`, { dispatcher: agent })).text();
     expect(metrics).toMatch(/tokenrelay_issuer_tls_reloads_total\{outcome="ok"\} 1/);

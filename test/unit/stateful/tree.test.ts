@@ -8,6 +8,7 @@ import {
   waitForTree,
   walkApiTokenTree,
 } from '../../../src/stateful/tree.js';
+import { sleep } from '../../support/wait.js';
 
 type Fake = Record<string, TreeNodeInfo | Error>;
 
@@ -48,7 +49,7 @@ function fakeReader(nodes: Fake, delayMs = 0) {
     inFlight += 1;
     maxInFlight = Math.max(maxInFlight, inFlight);
     try {
-      await new Promise((r) => setTimeout(r, delayMs));
+      await sleep(delayMs);
       const answer = nodes[workflowId];
       if (answer === undefined) throw new WorkflowNotFoundError('not found', workflowId, undefined);
       if (answer instanceof Error) throw answer;
