@@ -1,12 +1,11 @@
 // Shared by the fault and hostile-input suites (test/integration/faults-*.test.ts, hostile-*.test.ts)
-// and the soak (test/faults/soak.ts). Free of vitest, so the soak can use it as a plain script.
+// and the soak (test/faults/soak.ts). Free of vitest, so the soak can use it as a plain script. Forged
+// tokens are in test/support/forged-tokens.ts, waits in test/support/wait.ts.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createHmac } from 'node:crypto';
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Client } from '@temporalio/client';
-import { type CryptoKey, exportSPKI, type JWTPayload, SignJWT } from 'jose';
 import type { RefreshingToken } from '../../src/auth/refreshing-token.js';
 import { devLayout } from '../../src/devstack/layout.js';
 import { createApplication } from '../../src/issuer/application-admin.js';
@@ -170,49 +169,6 @@ function bytesOf(value: unknown): Uint8Array {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Forged tokens.
-
-const b64url = (value: string | Buffer) => Buffer.from(value).toString('base64url');
-
-/** A JWS signed with `key`; `header` replaces the default `{ alg, kid, typ }` entirely when given. */
-export function signWith(
-  claims: JWTPayload,
-  key: { alg: string; kid?: string; privateKey: CryptoKey },
-  header?: Record<string, unknown>,
-): Promise<string> {
-  return new SignJWT(claims)
-    .setProtectedHeader(
-      (header ?? { alg: key.alg, typ: 'JWT', ...(key.kid ? { kid: key.kid } : {}) }) as { alg: string },
-    )
-    .sign(key.privateKey);
-}
-
-/** `alg: none`: a header, a payload and an empty signature. */
-export function unsignedToken(claims: JWTPayload, kid: string): string {
-  return `${b64url(JSON.stringify({ alg: 'none', typ: 'JWT', kid }))}.${b64url(JSON.stringify(claims))}.`;
-}
-
-/**
- * Algorithm confusion: HS256 keyed with the issuer's public key (its SPKI PEM, which anyone can read
- * from the JWKS), the forgery a verifier that lets the token pick the algorithm would accept.
- */
-export async function hmacWithPublicKey(
-  claims: JWTPayload,
-  publicKey: CryptoKey,
-  kid: string,
-): Promise<string> {
-  const pem = await exportSPKI(publicKey);
-  const input = `${b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT', kid }))}.${b64url(JSON.stringify(claims))}`;
-  return `${input}.${createHmac('sha256', pem).update(input).digest('base64url')}`;
-}
-
-/** `token` with its payload replaced by `claims` and the original signature kept. */
-export function withTamperedPayload(token: string, claims: JWTPayload): string {
-  const [header, , signature] = token.split('.');
-  return `${header}.${b64url(JSON.stringify(claims))}.${signature}`;
-}
-
-// ---------------------------------------------------------------------------------------------------
 // Output.
 
 /** A fixed-width table on stderr, so it shows in the test output whatever the reporter. */
@@ -293,8 +249,6 @@ export async function startSeparateIssuer(options: {
     },
   };
 }
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Seconds with one decimal, for reports. */
 export const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;

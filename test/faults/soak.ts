@@ -8,7 +8,8 @@
 //   TOKENRELAY_SOAK_MINUTES=3 TOKENRELAY_SOAK_FAULT_EVERY_SECONDS=40 npx tsx test/faults/soak.ts
 //
 // Environment: TOKENRELAY_SOAK_MINUTES (30), TOKENRELAY_SOAK_FAULT_EVERY_SECONDS (120),
-// TOKENRELAY_SOAK_PORT_BASE (39200), TOKENRELAY_SOAK_HOME (.tokenrelay/soak), TOKENRELAY_SOAK_TREES
+// TOKENRELAY_SOAK_PORT_BASE (the test suite's TOKENRELAY_TEST_PORT_BASE, 27200 by default, + 2400: just
+// past every port the suite uses, so a soak and the suite of one checkout run side by side), TOKENRELAY_SOAK_HOME (.tokenrelay/soak), TOKENRELAY_SOAK_TREES
 // (concurrent tree loops, 2), TOKENRELAY_SOAK_ROTATION (1: scheduled rotation on, 0: off).
 //
 // Scheduled rotation (issue 16): a steady tree of 1 + 3 + 9 lives for the whole soak and is rotated
@@ -37,6 +38,8 @@ import { startWorker } from '../../src/temporal/run-worker.js';
 import { createFixtureActivities } from '../integration/fixtures/stateful/activities.js';
 import { treeIds, workflowsPath } from '../integration/fixtures/stateful/harness.js';
 import { treeNode } from '../integration/fixtures/stateful/workflows.js';
+import { quietLogger } from '../support/temporal.js';
+import { sleep, until } from '../support/wait.js';
 import {
   loadRegistry,
   printTable,
@@ -45,13 +48,16 @@ import {
   recordWorkflow,
   scanForSecrets,
   seconds,
-  sleep,
   stackLogFiles,
 } from './helpers.js';
 
 const minutes = Number(process.env.TOKENRELAY_SOAK_MINUTES ?? 30);
 const faultEveryMs = Number(process.env.TOKENRELAY_SOAK_FAULT_EVERY_SECONDS ?? 120) * 1000;
-const portBase = Number(process.env.TOKENRELAY_SOAK_PORT_BASE ?? 39200);
+// test/support/ports.ts's base and span (DEFAULT_TEST_PORT_BASE, TEST_PORT_SPAN); not imported, since that
+// module needs vitest and this runs as a plain script.
+const portBase = Number(
+  process.env.TOKENRELAY_SOAK_PORT_BASE ?? Number(process.env.TOKENRELAY_TEST_PORT_BASE ?? 27200) + 2400,
+);
 const root = resolve(process.env.TOKENRELAY_SOAK_HOME ?? '.tokenrelay/soak');
 const treeLoops = Number(process.env.TOKENRELAY_SOAK_TREES ?? 2);
 const TOKEN_LIFETIME_S = 10;
@@ -126,7 +132,7 @@ const supervised = await startWorker({
     taskQueue,
     workflowBundle: await bundleWorkflowCode({
       workflowsPath,
-      logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} },
+      logger: quietLogger,
     }),
     activities: createFixtureActivities(client),
     stickyQueueScheduleToStartTimeout: '1 second',
@@ -176,8 +182,14 @@ if (scheduledRotation) {
 
 /** Counts the schedule's rotations by outcome, records their histories for the scan, and checks the steady tree. */
 async function finishScheduledRotation(): Promise<void> {
-  await client.schedule.getHandle(rotationScheduleId).pause('soak over');
-  await sleep(5_000);
+  const schedule = client.schedule.getHandle(rotationScheduleId);
+  await schedule.pause('soak over');
+  // A rotation already running finishes, so its outcome counts (a timeout leaves it counted as neither).
+  await until(
+    async () => (await schedule.describe()).info.runningActions.length === 0,
+    'the last scheduled rotation to finish',
+    { timeoutMs: 120_000 },
+  ).catch((err: Error) => log(err.message));
   let newest: ApiTokenRotationResult | undefined;
   for await (const w of client.workflow.list({ query: `TemporalScheduledById = '${rotationScheduleId}'` })) {
     recordWorkflow(w.workflowId);
@@ -202,22 +214,12 @@ async function finishScheduledRotation(): Promise<void> {
     log(
       `steady tree not settled at the end: ${JSON.stringify(tree.counts)}, newest rotation ok=${newest?.ok}`,
     );
-  await client.schedule.getHandle(rotationScheduleId).delete();
+  await schedule.delete();
   await rotationWorker?.close();
 }
 
 const endAt = Date.now() + minutes * 60_000;
 let running = true;
-
-/** Polls `check` (errors count as "not yet") until it holds or `timeoutMs` passes. */
-async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return true;
-    await sleep(250);
-  }
-  return false;
-}
 
 /** One tree: start with a token, rotate once, wait until every node holds the newest, finish leaves first. */
 async function oneTree(): Promise<void> {
@@ -240,7 +242,11 @@ async function oneTree(): Promise<void> {
   // Generous: a fault (issuer outage, server restart) may sit in the middle of this.
   const ok = await until(
     async () => (await Promise.all(ids.map((id) => getApiToken(client, id)))).every((t) => t === second),
-    180_000,
+    `every node of ${rootId} holding the rotated token`,
+    { timeoutMs: 180_000 },
+  ).then(
+    () => true,
+    () => false,
   );
   if (ok) counts.treesConverged += 1;
   else {
@@ -314,6 +320,7 @@ async function injectFault(n: number): Promise<void> {
     outage.to = Date.now() + TOKEN_LIFETIME_S * 1000;
   } else if (kind === 'Temporal restart') {
     await devStopService('temporal', { root });
+    // The fault itself: the server stays down a moment, so clients see it gone, not just restarted.
     await sleep(2_000);
     await devStartService('temporal', { root });
   } else {
