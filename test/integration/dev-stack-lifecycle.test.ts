@@ -6,9 +6,10 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import { isAlive, runningPid } from '../../src/devstack/daemon.js';
 import { devDown, devStatus, devUp } from '../../src/devstack/dev-stack.js';
 import { devLayout } from '../../src/devstack/layout.js';
+import { testPort, testPortBase } from '../support/ports.js';
 
-// Ports apart from the shared test stack (27200) and a hand-started one (17200).
-const PORT_BASE = 28200;
+// A port plan of its own, apart from the shared test stack's (test/support/ports.ts).
+const PORT_BASE = testPort('devStackLifecycle');
 let root: string | undefined;
 
 afterEach(async () => {
@@ -23,7 +24,7 @@ afterEach(async () => {
 describe('dev up / dev down', () => {
   it('reuses the running stack instead of starting a second one', async () => {
     const before = await devStatus({ root: inject('devRoot') });
-    const again = await devUp({ root: inject('devRoot'), portBase: 27200 });
+    const again = await devUp({ root: inject('devRoot'), portBase: testPortBase() });
     expect(again.reused).toBe(true);
     expect(await devStatus({ root: inject('devRoot') })).toEqual(before);
   });
@@ -61,7 +62,9 @@ describe('dev up / dev down', () => {
     try {
       await expect(devUp({ root, portBase: PORT_BASE })).rejects.toMatchObject({
         code: 'devstack.port_in_use',
-        message: expect.stringMatching(/port 28233 \(Temporal frontend gRPC\).*TOKENRELAY_PORT_BASE/),
+        message: expect.stringMatching(
+          new RegExp(`port ${PORT_BASE + 33} \\(Temporal frontend gRPC\\).*TOKENRELAY_PORT_BASE`),
+        ),
       });
     } finally {
       await new Promise((resolve) => blocker.close(resolve));

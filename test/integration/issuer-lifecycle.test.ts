@@ -6,7 +6,8 @@ import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { devConfig } from './helpers.js';
+import { devConfig } from '../support/stack.js';
+import { sleep, until } from '../support/wait.js';
 
 const run = promisify(execFile);
 const bin = resolve('bin/tokenrelay.js');
@@ -134,15 +135,19 @@ describe('the lifecycle operators expect (issue 14), CLI in, HTTP out', () => {
     const shown = await cli(['app', 'show', 'expiring-probe', ...state]);
     // `expires` until then, `expired` after (a loaded machine may take that long to run the CLI).
     expect(shown.stdout).toMatch(new RegExp(`expire[sd] ${created.keyExpiresAt.replaceAll('.', '\\.')}`));
-    await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(created.keyExpiresAt) - Date.now()) + 200));
+    // The subject is the key's expiry: a wall-clock time, so waiting for it is the test.
+    await sleep(Math.max(0, Date.parse(created.keyExpiresAt) - Date.now()) + 200);
     const refused = await token(url, created.keyId, created.keySecret);
     expect(refused.status).toBe(401);
     expect(await refused.json()).toMatchObject({ error: 'invalid_client' });
     expect((await cli(['app', 'show', 'expiring-probe', ...state])).stdout).toMatch(/expired/);
-    await new Promise((r) => setTimeout(r, 300));
-    const events = await auditEvents(devIssuerDir);
-    expect(events).toContainEqual(
-      expect.objectContaining({ event: 'token_failed', reason: 'key_expired', keyId: created.keyId }),
+    // Audit writes are not awaited by the response.
+    await until(
+      async () =>
+        (await auditEvents(devIssuerDir)).some(
+          (e) => e.event === 'token_failed' && e.reason === 'key_expired' && e.keyId === created.keyId,
+        ),
+      'the key_expired audit line',
     );
   });
 
@@ -283,14 +288,22 @@ describe('an issuer process with a short rate-limit window', () => {
     expect(await limited.json()).toMatchObject({ error: 'rate_limited' });
     // Key ids are public: the right secret is answered whatever others tried with the id (issue 14 F1).
     expect((await token(url, key.keyId, key.keySecret)).status).toBe(200);
-    await new Promise((r) => setTimeout(r, Number(limited.headers.get('retry-after')) * 1000 + 100));
+    // The subject is the rate limiter's window: Retry-After promises it is over by then, so wait it out.
+    await sleep(Number(limited.headers.get('retry-after')) * 1000 + 100);
     expect((await token(url, key.keyId, 'wrong')).status).toBe(401);
   });
 
   it('writes the audit log and metrics with their content and without any secret or token', async () => {
+    const issuedBefore = (await auditEvents(dir).catch(() => [])).filter(
+      (e) => e.event === 'token_issued',
+    ).length;
     const issued = await token(url, key.keyId, key.keySecret);
     const { access_token } = (await issued.json()) as { access_token: string };
-    await new Promise((r) => setTimeout(r, 200)); // audit writes are not awaited by the response
+    // Audit writes are not awaited by the response.
+    await until(
+      async () => (await auditEvents(dir)).filter((e) => e.event === 'token_issued').length > issuedBefore,
+      "this token's token_issued audit line",
+    );
     const audit = await readFile(join(dir, 'audit.log'), 'utf8');
     const events = audit
       .trim()

@@ -9,7 +9,8 @@ import { createApplication } from '../../src/issuer/application-admin.js';
 import { type IssuerState, openIssuerState } from '../../src/issuer/issuer-state.js';
 import { listSigningKeys, rotateSigningKey } from '../../src/issuer/signing-key-admin.js';
 import { connectClient } from '../../src/temporal/connect.js';
-import { devConfig, grpcCodeOf } from './helpers.js';
+import { devConfig, grpcCodeOf } from '../support/stack.js';
+import { sleep, until } from '../support/wait.js';
 
 const config = devConfig();
 const TOKEN_LIFETIME_S = 10;
@@ -64,17 +65,22 @@ describe('signing-key rotation with the real Temporal server refreshing its JWKS
           connection.workflowService.describeNamespace({ namespace: config.temporal.namespace }),
         );
         outcomes.set(code, (outcomes.get(code) ?? 0) + 1);
-        await new Promise((r) => setTimeout(r, 50));
+        // Pacing, not a wait: about 20 calls a second each, steady load without starving a two-core machine.
+        await sleep(50);
       }
     };
     try {
       const callers = [caller(), caller()];
-      await new Promise((r) => setTimeout(r, 2_000));
+      await until(
+        () => (outcomes.get('ok') ?? 0) >= 10,
+        'calls succeeding on the old key before the rotation',
+      );
       const oldKid = (await listSigningKeys(state.signingKeys)).find((k) => k.state === 'active')?.kid;
       const { created } = await rotateSigningKey(state.signingKeys);
       expect(created.state).toBe('pending');
-      // Until the new key activates, then long enough for several tokens signed by it to be used.
-      await new Promise((r) => setTimeout(r, Date.parse(created.activatesAt) - Date.now() + 50));
+      // Activation is a wall-clock time the schedule set (a verifier refresh interval ahead), and the
+      // moment right after it is the case under test, so wait for the time itself.
+      await sleep(Date.parse(created.activatesAt) - Date.now() + 50);
       // A client starting right at activation gets a token from the new key at once: the case that
       // fails when the key was not published a full verifier refresh interval ahead (Temporal
       // re-reads the JWKS only on its timer, never on an unknown kid).
@@ -103,8 +109,9 @@ describe('signing-key rotation with the real Temporal server refreshing its JWKS
       }
       expect(kidsSeen.at(-1)).toBe(created.kid);
       expect(lateCodes).toEqual(['ok', 'ok', 'ok', 'ok', 'ok']);
-      // Long enough for the continuously calling client to use several tokens signed by the new key.
-      await new Promise((r) => setTimeout(r, 2 * TOKEN_LIFETIME_S * 1000));
+      // Two token lifetimes: the continuously calling client must refresh, and use, several tokens signed
+      // by the new key; a duration is the subject here, not a condition to poll for.
+      await sleep(2 * TOKEN_LIFETIME_S * 1000);
       running = false;
       await Promise.all(callers);
 
