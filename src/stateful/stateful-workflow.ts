@@ -51,6 +51,9 @@ export const HANDOFF_PATCH_ID = 'tokenrelay-apiToken-handoff';
  */
 export const DEFAULT_COALESCE_ROTATIONS_MS = 500;
 
+/** A burst's wait ends after this many windows even if rotations keep arriving (2 s by default). */
+const MAX_COALESCE_WINDOWS = 4;
+
 /** Options of {@link StatefulWorkflow.workflow}. */
 export interface StatefulWorkflowOptions {
   /** The workflow type; defaults to the class name with a lower-case first letter. */
@@ -58,7 +61,8 @@ export interface StatefulWorkflowOptions {
   /**
    * How long a raw `apiToken` rotation waits before it is handed to the children, so that rotations
    * arriving meanwhile travel as one (default {@link DEFAULT_COALESCE_ROTATIONS_MS}; 0 hands each
-   * one down at once). Handoffs from a parent are passed on at once whatever this says.
+   * one down at once). Each rotation arriving during the wait extends it by this much, four times
+   * this at most. Handoffs from a parent are passed on at once whatever this says.
    */
   coalesceRotationsMs?: number;
 }
@@ -150,6 +154,8 @@ export abstract class StatefulWorkflow<I = void, R = void> {
   #coalesceRotationsMs = DEFAULT_COALESCE_ROTATIONS_MS;
   /** A raw rotation is waiting out the coalescing window; later ones only replace the token. */
   #coalescing = false;
+  /** Another rotation arrived during the current window: wait one more, up to the cap. */
+  #coalesceExtended = false;
 
   constructor(input: I) {
     this.input = input;
@@ -376,17 +382,27 @@ export abstract class StatefulWorkflow<I = void, R = void> {
 
   /**
    * Waits out the coalescing window once per burst: the first rotation of a burst sleeps, the ones
-   * arriving meanwhile return at once (their token replaced the held one), and the first one's kick
-   * hands down whatever is newest by then.
+   * arriving meanwhile return at once (their token replaced the held one) and extend the wait by one
+   * more window, up to {@link MAX_COALESCE_WINDOWS} in all, and the first one's kick hands down
+   * whatever is newest by then. Rotations sent one after another, each awaited, are often more than a
+   * window apart on a busy cluster; the cap keeps a steady stream from holding the tree back.
    */
   async #coalesce(): Promise<void> {
     // A workflow with nobody to hand the token to (a leaf) has nothing to coalesce: no timer.
     if (this.#coalesceRotationsMs <= 0 || !this.#children.anyOptedIn()) return;
-    // The first rotation's pending kick will send this token too.
-    if (this.#coalescing) return;
+    if (this.#coalescing) {
+      // The first rotation's pending kick will send this token too.
+      this.#coalesceExtended = true;
+      return;
+    }
     this.#coalescing = true;
     try {
-      await sleep(this.#coalesceRotationsMs);
+      let windows = 0;
+      do {
+        this.#coalesceExtended = false;
+        await sleep(this.#coalesceRotationsMs);
+        windows++;
+      } while (this.#coalesceExtended && windows < MAX_COALESCE_WINDOWS);
     } catch (err) {
       // A cancelled workflow stops propagating; anything else is a bug to surface.
       if (!isCancellation(err)) throw err;
