@@ -13,7 +13,7 @@ import { temporalServerCommand } from '../../src/devstack/dev-stack.js';
 import { devLayout } from '../../src/devstack/layout.js';
 import { connectClient } from '../../src/temporal/connect.js';
 import { recordSecret } from '../faults/helpers.js';
-import { devConfig } from './helpers.js';
+import { devConfig } from '../support/stack.js';
 
 const config = devConfig();
 const dispatcher = devIssuerDispatcher(config.temporal.caCertPath);

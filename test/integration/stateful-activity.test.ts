@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rotateApiToken, startParent } from '../../src/stateful/client.js';
+import { devConfig } from '../support/stack.js';
 import {
   eventually,
   findSecret,
@@ -11,7 +12,6 @@ import {
   statefulHarness,
 } from './fixtures/stateful/harness.js';
 import { apiCaller } from './fixtures/stateful/workflows.js';
-import { devConfig } from './helpers.js';
 
 const config = devConfig();
 

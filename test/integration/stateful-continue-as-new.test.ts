@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getApiTokenInfo, rotateApiToken, startParent } from '../../src/stateful/client.js';
+import { devConfig } from '../support/stack.js';
 import {
   eventually,
   findSecret,
@@ -12,7 +13,6 @@ import {
   treeState,
 } from './fixtures/stateful/harness.js';
 import { treeNode } from './fixtures/stateful/workflows.js';
-import { devConfig } from './helpers.js';
 
 const config = devConfig();
 

@@ -10,9 +10,9 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_TOKEN_ACK_SIGNAL, API_TOKEN_HANDOFF_SIGNAL } from '../../src/stateful/messages.js';
 import { fixturesDir, loadHistories, replay, replayFailures } from '../replay/replay.js';
+import { devConfig } from '../support/stack.js';
 import { type StatefulHarness, statefulHarness } from './fixtures/stateful/harness.js';
 import { recordReplayHistories } from './fixtures/stateful/record-histories.js';
-import { devConfig } from './helpers.js';
 
 const keepAs = process.env.TOKENRELAY_RECORD_REPLAY_FIXTURES;
 

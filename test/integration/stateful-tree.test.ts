@@ -10,6 +10,7 @@ import {
   API_TOKEN_HANDOFF_SIGNAL,
   type StatefulHandoff,
 } from '../../src/stateful/messages.js';
+import { devConfig } from '../support/stack.js';
 import {
   eventually,
   findSecret,
@@ -21,7 +22,6 @@ import {
   treeState,
 } from './fixtures/stateful/harness.js';
 import { treeNode } from './fixtures/stateful/workflows.js';
-import { devConfig } from './helpers.js';
 
 const config = devConfig();
 const FANOUT = 5;

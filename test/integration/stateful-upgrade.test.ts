@@ -8,6 +8,7 @@ import { bundleWorkflowCode, Worker, type WorkflowBundle } from '@temporalio/wor
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_TOKEN_HANDOFF_SIGNAL } from '../../src/stateful/messages.js';
 import { type FixtureHistory, replay, replayFailures, replayWorkflowsPath } from '../replay/replay.js';
+import { devConfig } from '../support/stack.js';
 import {
   eventually,
   type NodeState,
@@ -16,7 +17,6 @@ import {
   statefulHarness,
   treeState,
 } from './fixtures/stateful/harness.js';
-import { devConfig } from './helpers.js';
 
 const releaseWorkflowsPath = fileURLToPath(new URL('../replay/release-0.1.0/workflows.ts', import.meta.url));
 const config = devConfig();

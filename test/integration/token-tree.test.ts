@@ -13,6 +13,7 @@ import { packageRoot } from '../../src/package-root.js';
 import { type ApiTokenWarning, rotateApiToken, startParent } from '../../src/stateful/client.js';
 import { apiTokenFingerprint } from '../../src/stateful/fingerprint.js';
 import { type ApiTokenTree, getApiTokenTree, waitForApiTokenTree } from '../../src/stateful/tree.js';
+import { devConfig } from '../support/stack.js';
 import { createFixtureActivities } from './fixtures/stateful/activities.js';
 import {
   eventually,
@@ -23,7 +24,6 @@ import {
 } from './fixtures/stateful/harness.js';
 import { treeNode } from './fixtures/stateful/workflows.js';
 import { HELD_PREFIX } from './fixtures/token-tree/hold-handoffs.js';
-import { devConfig } from './helpers.js';
 
 const config = devConfig();
 const bin = join(packageRoot(), 'bin', 'tokenrelay.js');
