@@ -32,7 +32,8 @@ import {
 } from '../../src/stateful/rotation/schedule.js';
 import type { ApiTokenRotationResult } from '../../src/stateful/rotation/types.js';
 import { getApiTokenTree } from '../../src/stateful/tree.js';
-import { devConfig } from './helpers.js';
+import { devConfig } from '../support/stack.js';
+import { eventually } from '../support/wait.js';
 
 const config = devConfig();
 const RUN_SECONDS = Number(process.env.TOKENRELAY_ROTATION_TEST_SECONDS ?? 45);
@@ -123,21 +124,9 @@ async function rotationSeconds(): Promise<string> {
     .join(' ');
 }
 
-async function until<T>(
-  read: () => Promise<T>,
-  ok: (v: T) => boolean,
-  timeoutMs: number,
-  what: string,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await read().catch((e: Error) => e);
-    if (!(v instanceof Error) && ok(v)) return v;
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}: ${v instanceof Error ? v.message : JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
+/** test/support's eventually with this file's argument order (deadline before the description). */
+const until = <T>(read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs: number, what: string) =>
+  eventually(read, ok, what, { timeoutMs, intervalMs: 500 });
 
 describe('scheduled API token rotation', () => {
   it(

@@ -10,7 +10,8 @@ import { type ReferenceWorker, startReferenceWorker } from '../../src/cli/refere
 import type { DemoApiStats } from '../../src/devstack/demo-api.js';
 import { getApiTokenInfo, startParent } from '../../src/stateful/client.js';
 import type { SyncProgress } from '../../workflows/index.js';
-import { devConfig } from './helpers.js';
+import { devConfig } from '../support/stack.js';
+import { eventually } from '../support/wait.js';
 
 const config = devConfig();
 
@@ -35,17 +36,6 @@ afterAll(async () => {
   await developer?.close();
   await worker?.close();
 });
-
-async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean, what: string): Promise<T> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    // A node not started yet (or between runs) answers with an error: not there yet.
-    const value = await read().catch((err: Error) => err);
-    if (!(value instanceof Error) && ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
 
 /** Starts a tree of 1 root, 2 regions and 2 stores each; resolves once every node holds v1. */
 async function startTree(rootId: string, intervalSeconds: number) {
