@@ -21,6 +21,8 @@ export type CliErrorCode =
   | 'cli.permission_denied'
   /** No answer in time: for a query, no worker is polling the workflow's task queue (or it is stuck). */
   | 'cli.timeout'
+  /** Temporal knows no worker has polled the workflow's task queue lately (a query cannot be answered). */
+  | 'cli.no_worker'
   /** Temporal could not be reached (UNAVAILABLE). */
   | 'cli.unavailable'
   /** Temporal answered NOT_FOUND (a namespace, a workflow, a task queue). */
@@ -72,6 +74,7 @@ export const EXIT_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   'cli.codec_missing': badInput,
   'cli.permission_denied': failed,
   'cli.timeout': failed,
+  'cli.no_worker': failed,
   'cli.unavailable': failed,
   'cli.not_found': notFound,
   'cli.already_exists': conflict,
@@ -279,6 +282,16 @@ function fromGrpcStatus(grpc: { code: number; details: string }, err: unknown): 
         cause: err,
       });
     case GRPC.FAILED_PRECONDITION:
+      // The server says this at once for a query once it noticed the pollers are gone; before that the
+      // same query runs into its deadline (cli.timeout). Both mean: start the worker.
+      if (/no poller seen/i.test(grpc.details)) {
+        return new CliError(
+          'cli.no_worker',
+          `no worker is polling the workflow's task queue${said}: start its worker (for the reference ` +
+            'app: `tokenrelay worker`) and try again',
+          { cause: err },
+        );
+      }
       return new CliError('cli.failed_precondition', `refused in the current state${said}`, { cause: err });
     default:
       return new CliError('cli.unexpected', `Temporal call failed with gRPC status ${grpc.code}${said}`, {

@@ -73,6 +73,25 @@ describe('toCliError', () => {
       /no worker is polling/,
     ],
     [
+      'a query the server refused because no worker polled lately',
+      new ServiceError('Failed to query Workflow', {
+        cause: grpcError(
+          GrpcStatus.FAILED_PRECONDITION,
+          'no poller seen for task queue recently, worker may be down',
+        ),
+      }),
+      'cli.no_worker',
+      /no worker is polling.*tokenrelay worker/,
+    ],
+    [
+      'another refusal in the current state',
+      new ServiceError('Failed to signal Workflow', {
+        cause: grpcError(GrpcStatus.FAILED_PRECONDITION, 'workflow is closing'),
+      }),
+      'cli.failed_precondition',
+      /refused in the current state/,
+    ],
+    [
       'a workflow without the query',
       Object.assign(new Error('Workflow did not register a handler for apiTokenInfo'), {
         name: 'QueryNotRegisteredError',
