@@ -15,7 +15,12 @@ export function registerStartCommand(program: Command): void {
     .option('--json', 'print the summary as JSON on stdout (progress goes to stderr)')
     .action(async (opts: { json?: boolean }) => {
       // The worker's per-state INFO lines drown the story this command tells; warnings still show.
-      Runtime.install({ logger: new DefaultLogger('WARN') });
+      // Core's own lines are forwarded to that logger (stderr): left to themselves they go to
+      // stdout, where a late warning (e.g. a query answered after its task expired) broke --json.
+      Runtime.install({
+        logger: new DefaultLogger('WARN'),
+        telemetryOptions: { logging: { filter: { core: 'WARN', other: 'WARN' }, forward: {} } },
+      });
       const out = opts.json ? process.stderr : process.stdout;
       const started = Date.now();
       const { config, reused } = await devUp({ onStep: devUpReporter() });
