@@ -569,7 +569,8 @@ export abstract class StatefulWorkflow<I = void, R = void> {
    */
   #requestAck(refusedVersion?: number): void {
     this.#ackWanted = true;
-    this.#ackRefusedVersion = refusedVersion;
+    // A plain request must not wipe a refusal still waiting to be sent: the parent needs it.
+    if (refusedVersion !== undefined) this.#ackRefusedVersion = refusedVersion;
     if (this.#acking) return;
     this.#acking = true;
     void this.#sendAcks();
