@@ -1,10 +1,14 @@
 import { defineConfig } from 'vitest/config';
+import ShardByTimeSequencer from './test/support/shard-sequencer.js';
 
 export default defineConfig({
   test: {
     // An unhandled error or rejection fails the run even when every test passed (vitest's default,
     // stated so that nobody turns it off quietly): it is a bug, usually a promise nobody awaited.
     dangerouslyIgnoreUnhandledErrors: false,
+    // `--shard i/n` splits the integration files by their usual running time, not by name
+    // (test/support/run-integration.ts runs the shards side by side, each on a stack of its own).
+    sequence: { sequencer: ShardByTimeSequencer },
     projects: [
       {
         test: {
@@ -18,8 +22,8 @@ export default defineConfig({
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           globalSetup: ['test/integration/global-setup.ts'],
-          // One stack, shared by every file: run files one after another so they do not compete for the
-          // two cores and time out on each other.
+          // One stack per vitest process, shared by its files: they run one after another, since some
+          // stop the stack's issuer or Temporal server on purpose. Parallelism comes from shards.
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 600_000,

@@ -1,0 +1,136 @@
+// `npm run test:integration`: the integration suite in shards that run side by side, each vitest
+// process with a stack of its own (state folder and ports), so no shard can see another's workflows,
+// issuer outages or signing-key rotations. Most integration time is waiting (token lifetimes, outages,
+// a worker core giving up), which overlaps well even on two cores.
+//
+//   npm run test:integration                      # TOKENRELAY_TEST_SHARDS shards (default 3)
+//   npm run test:integration -- test/integration/cli.test.ts   # named files: one vitest, one stack
+//
+// Shard i uses TOKENRELAY_TEST_HOME/shard-i and ports from TOKENRELAY_TEST_PORT_BASE + (i-1) × span.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { devUpReporter } from '../../src/cli/progress.js';
+import { ensureTokenrelayServer } from '../../src/devstack/temporal-install.js';
+import { DEFAULT_TEST_PORT_BASE, TEST_PORT_SPAN } from './ports.js';
+
+export const DEFAULT_SHARDS = 3;
+
+export interface ShardPlan {
+  index: number;
+  count: number;
+  home: string;
+  portBase: number;
+}
+
+/** Where and on which ports each shard's stack lives; throws a message naming the variable to fix. */
+export function planShards(env: NodeJS.ProcessEnv = process.env): ShardPlan[] {
+  const count = Number(env.TOKENRELAY_TEST_SHARDS ?? DEFAULT_SHARDS);
+  if (!Number.isInteger(count) || count < 1 || count > 8) {
+    throw new Error(
+      `TOKENRELAY_TEST_SHARDS must be a whole number from 1 to 8, got ${env.TOKENRELAY_TEST_SHARDS}`,
+    );
+  }
+  const base = Number(env.TOKENRELAY_TEST_PORT_BASE ?? DEFAULT_TEST_PORT_BASE);
+  const highest = 65_535 - count * TEST_PORT_SPAN;
+  if (!Number.isInteger(base) || base < 1024 || base > highest) {
+    throw new Error(
+      `TOKENRELAY_TEST_PORT_BASE must be a whole number from 1024 to ${highest} for ${count} shards ` +
+        `(each takes ${TEST_PORT_SPAN} ports), got ${env.TOKENRELAY_TEST_PORT_BASE}`,
+    );
+  }
+  const home = resolve(env.TOKENRELAY_TEST_HOME ?? '.tokenrelay/test-stack');
+  return Array.from({ length: count }, (_, i) => ({
+    index: i + 1,
+    count,
+    home: count === 1 ? home : resolve(home, `shard-${i + 1}`),
+    portBase: base + i * TEST_PORT_SPAN,
+  }));
+}
+
+/** The numbers from vitest's closing "Test Files" and "Tests" lines, for the combined summary. */
+export function summaryLine(line: string): { kind: 'files' | 'tests'; text: string } | undefined {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: vitest colours its summary when forced to.
+  const plain = line.replace(/\x1b\[[0-9;]*m/g, '').trim();
+  const match = /^(Test Files|Tests)\s+(.*)$/.exec(plain);
+  if (!match) return undefined;
+  return { kind: match[1] === 'Tests' ? 'tests' : 'files', text: match[2]! };
+}
+
+/** vitest's CLI script, run with this Node (no npx, no shell in between to lose signals). */
+function vitestBin(): string {
+  const manifest = createRequire(import.meta.url).resolve('vitest/package.json');
+  return join(dirname(manifest), 'vitest.mjs');
+}
+
+function runShard(plan: ShardPlan, extraArgs: string[], children: Set<ChildProcess>) {
+  const args = [vitestBin(), 'run', '--project', 'integration', ...extraArgs];
+  if (plan.count > 1) args.push('--shard', `${plan.index}/${plan.count}`);
+  const child = spawn(process.execPath, args, {
+    env: {
+      ...process.env,
+      TOKENRELAY_TEST_HOME: plan.home,
+      TOKENRELAY_TEST_PORT_BASE: String(plan.portBase),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  const prefix = plan.count > 1 ? `[${plan.index}/${plan.count}] ` : '';
+  const summary: string[] = [];
+  for (const [stream, out] of [
+    [child.stdout, process.stdout],
+    [child.stderr, process.stderr],
+  ] as const) {
+    createInterface({ input: stream }).on('line', (line) => {
+      out.write(`${prefix}${line}\n`);
+      const found = summaryLine(line);
+      if (found) summary.push(`${found.kind === 'files' ? 'test files' : 'tests'} ${found.text}`);
+    });
+  }
+  const started = Date.now();
+  return new Promise<{ plan: ShardPlan; code: number; seconds: number; summary: string[] }>((done) => {
+    child.on('close', (code, signal) => {
+      children.delete(child);
+      done({ plan, code: code ?? (signal ? 1 : 0), seconds: (Date.now() - started) / 1000, summary });
+    });
+  });
+}
+
+async function main(argv: string[]) {
+  const named = argv.filter((a) => !a.startsWith('-'));
+  // Named files are a developer narrowing the run: one vitest, one stack, as before shards existed.
+  const plans = named.length > 0 ? planShards({ ...process.env, TOKENRELAY_TEST_SHARDS: '1' }) : planShards();
+  // Build the server once here; shards starting together would each build it.
+  const report = devUpReporter();
+  await ensureTokenrelayServer({
+    onBuildStart: () => report({ step: 'build' }),
+    onProgress: (progress) => report({ step: 'build', progress }),
+  });
+  const children = new Set<ChildProcess>();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    // Each vitest stops its own stack in its teardown: pass the signal on and wait for them.
+    process.on(signal, () => {
+      for (const child of children) child.kill(signal);
+    });
+  }
+  const started = Date.now();
+  const results = await Promise.all(plans.map((plan) => runShard(plan, argv, children)));
+  if (plans.length > 1) {
+    process.stdout.write(`\nIntegration shards (${((Date.now() - started) / 1000).toFixed(0)} s in all):\n`);
+    for (const r of results) {
+      const status = r.code === 0 ? 'passed' : `FAILED (exit ${r.code})`;
+      process.stdout.write(
+        `  shard ${r.plan.index}/${r.plan.count} ${status} in ${r.seconds.toFixed(0)} s: ${r.summary.join('; ')}\n`,
+      );
+    }
+  }
+  process.exitCode = results.some((r) => r.code !== 0) ? 1 : 0;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main(process.argv.slice(2)).catch((error: unknown) => {
+    process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { planShards, summaryLine } from '../../support/run-integration.js';
+import { DEFAULT_SECONDS, expectedSeconds, splitByTime } from '../../support/shard-split.js';
+
+describe('splitByTime', () => {
+  const files = [
+    { path: 'a', seconds: 100 },
+    { path: 'b', seconds: 90 },
+    { path: 'c', seconds: 60 },
+    { path: 'd', seconds: 40 },
+    { path: 'e', seconds: 10 },
+  ];
+
+  it('gives every file to exactly one shard and keeps the shards close in time', () => {
+    const shards = splitByTime(files, 2);
+    expect(
+      shards
+        .flat()
+        .map((f) => f.path)
+        .sort(),
+    ).toEqual(['a', 'b', 'c', 'd', 'e']);
+    const totals = shards.map((s) => s.reduce((sum, f) => sum + f.seconds, 0));
+    expect(totals).toEqual([150, 150]);
+  });
+
+  it('splits the same files the same way whatever order they were found in', () => {
+    expect(splitByTime([...files].reverse(), 3)).toEqual(splitByTime(files, 3));
+  });
+
+  it('refuses a shard count that is not a positive whole number', () => {
+    expect(() => splitByTime(files, 0)).toThrow(/positive integer/);
+    expect(() => splitByTime(files, 1.5)).toThrow(/positive integer/);
+  });
+
+  it('looks files up by name, and counts an unknown file as the default', () => {
+    expect(expectedSeconds('/x/test/integration/cli.test.ts')).toBeGreaterThan(DEFAULT_SECONDS);
+    expect(expectedSeconds('test/integration/new-thing.test.ts')).toBe(DEFAULT_SECONDS);
+  });
+});
+
+describe('planShards', () => {
+  it('gives each shard its own state folder and a port range of its own', () => {
+    const plans = planShards({
+      TOKENRELAY_TEST_SHARDS: '3',
+      TOKENRELAY_TEST_PORT_BASE: '30000',
+      TOKENRELAY_TEST_HOME: '/tmp/s',
+    });
+    expect(plans.map((p) => p.home)).toEqual(['/tmp/s/shard-1', '/tmp/s/shard-2', '/tmp/s/shard-3']);
+    expect(plans.map((p) => p.portBase)).toEqual([30000, 32400, 34800]);
+  });
+
+  it('keeps the plain state folder for a single shard', () => {
+    expect(planShards({ TOKENRELAY_TEST_SHARDS: '1', TOKENRELAY_TEST_HOME: '/tmp/s' })[0]?.home).toBe(
+      '/tmp/s',
+    );
+  });
+
+  it('names the variable to fix when a value is out of range', () => {
+    expect(() => planShards({ TOKENRELAY_TEST_SHARDS: 'many' })).toThrow(/TOKENRELAY_TEST_SHARDS/);
+    expect(() => planShards({ TOKENRELAY_TEST_SHARDS: '3', TOKENRELAY_TEST_PORT_BASE: '64000' })).toThrow(
+      /TOKENRELAY_TEST_PORT_BASE must be .* for 3 shards/,
+    );
+  });
+});
+
+describe('summaryLine', () => {
+  it('picks the counts out of vitest summary lines, coloured or not', () => {
+    expect(summaryLine(' \x1b[2m Test Files \x1b[22m 10 passed (10)')).toEqual({
+      kind: 'files',
+      text: '10 passed (10)',
+    });
+    expect(summaryLine('      Tests  52 passed (52)')).toEqual({ kind: 'tests', text: '52 passed (52)' });
+    expect(summaryLine('✓ a test that mentions Tests in passing')).toBeUndefined();
+  });
+});
