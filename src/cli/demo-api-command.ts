@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { startDemoApi } from '../devstack/demo-api.js';
+import { startDemoApi } from '../reference/demo-api.js';
 import { serveInForeground } from './foreground.js';
 
 /** `demo-api start`: the reference application's protected API; `dev up` runs it in the background. */

@@ -187,7 +187,7 @@ async function withClient(
 async function devApiTokenLifetime(): Promise<string | undefined> {
   const config = await readDevConfig().catch(() => undefined);
   if (!config) return undefined;
-  const { devApiTokenSource } = await import('./rotation-worker.js');
+  const { devApiTokenSource } = await import('../reference/api-tokens.js');
   const receivedAt = Date.now();
   const { token } = await devApiTokenSource(config).getToken();
   return `${Math.floor(jwtLifetimeMs(token, receivedAt) / 1000)}s`;

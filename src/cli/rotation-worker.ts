@@ -2,10 +2,10 @@
 // poll of its own queue), new tokens from the issuer's `apiClient`, and the demo API's revocation.
 import { Client, type Connection } from '@temporalio/client';
 import type { Logger } from '@temporalio/common';
-import { ClientCredentialsTokenSource } from '../auth/client-credentials.js';
 import type { TokenSourceLike } from '../auth/token-source.js';
 import { type DevConfig, devCodec, devTls, devToken } from '../devstack/dev-config.js';
 import { DevStackError } from '../devstack/errors.js';
+import { devApiTokenSource } from '../reference/api-tokens.js';
 import { revokeByJsonPost } from '../stateful/rotation/activities.js';
 import { DEFAULT_ROTATION_TASK_QUEUE } from '../stateful/rotation/types.js';
 import { startApiTokenRotationWorker } from '../stateful/rotation/worker.js';
@@ -16,15 +16,6 @@ export interface DevRotationWorker {
   supervised: SupervisedWorker;
   taskQueue: string;
   close(): Promise<void>;
-}
-
-/** Where the dev rotator gets API tokens: the demo API's own client application. */
-export function devApiTokenSource(config: DevConfig): ClientCredentialsTokenSource {
-  return new ClientCredentialsTokenSource({
-    tokenUrl: config.issuer.tokenUrl,
-    clientId: config.apps.apiClient.clientId,
-    clientSecret: config.apps.apiClient.clientSecret,
-  });
 }
 
 export async function startDevRotationWorker(

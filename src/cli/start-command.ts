@@ -1,9 +1,9 @@
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Command } from 'commander';
 import { devUp } from '../devstack/dev-stack.js';
+import { runRotationTour } from '../reference/rotation-tour.js';
 import { openDevClient } from './connection-options.js';
 import { devUpReporter } from './progress.js';
-import { runRotationTour } from './rotation-tour.js';
 import { startDevRotationWorker } from './rotation-worker.js';
 
 export function registerStartCommand(program: Command): void {
@@ -27,7 +27,7 @@ export function registerStartCommand(program: Command): void {
       if (reused) out.write(`Reusing the running dev stack (Temporal ${config.temporal.address})\n`);
       out.write('Starting the reference worker (mTLS + refreshing JWT, payloads encrypted)...\n');
       // Loaded on use: it needs the repository's activities/ and workflows/.
-      const { startReferenceWorker } = await import('./reference-worker.js');
+      const { startReferenceWorker } = await import('../reference/worker.js');
       const reference = await startReferenceWorker(config, { shutdownSignals: [] });
       out.write('Starting the rotation worker (rotationWorker: may rotate, may not read tokens)...\n');
       const rotationWorker = await startDevRotationWorker(config, { shutdownSignals: [] }).catch(

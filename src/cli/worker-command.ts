@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { readDevConfig } from '../devstack/dev-config.js';
-import { REFERENCE_TASK_QUEUE } from './reference-app.js';
+import { REFERENCE_TASK_QUEUE } from '../reference/names.js';
 import { startDevRotationWorker } from './rotation-worker.js';
 
 /**
@@ -17,7 +17,7 @@ export function registerWorkerCommand(program: Command): void {
     .action(async () => {
       const config = await readDevConfig();
       // Loaded on use: it needs the repository's activities/ and workflows/.
-      const { startReferenceWorker } = await import('./reference-worker.js');
+      const { startReferenceWorker } = await import('../reference/worker.js');
       const worker = await startReferenceWorker(config);
       const rotation = await startDevRotationWorker(config).catch(async (err: unknown) => {
         await worker.close();

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
+import { REFERENCE_TASK_QUEUE } from '../reference/names.js';
 import { startParent } from '../stateful/client.js';
 import { type ConnectionFlags, openClient, withConnectionOptions } from './connection-options.js';
 import { CliError } from './errors.js';
-import { REFERENCE_TASK_QUEUE } from './reference-app.js';
 import { readTokenInput, withTokenInput } from './token-input.js';
 
 export function registerWorkflowCommands(program: Command): void {

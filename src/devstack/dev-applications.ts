@@ -7,15 +7,11 @@ import {
   listApplications,
 } from '../issuer/application-admin.js';
 import { AuditLog } from '../issuer/audit-log.js';
+import { REFERENCE_ROOT_TYPE, REFERENCE_TASK_QUEUE, REFERENCE_WORKFLOW_TYPES } from '../reference/names.js';
 import { DEFAULT_ROTATION_TASK_QUEUE } from '../stateful/rotation/types.js';
 import type { DevAppName, DevConfig } from './dev-config.js';
 import { DEMO_API_AUDIENCE, DEV_NAMESPACE } from './dev-names.js';
 import type { DevLayout } from './layout.js';
-import {
-  REFERENCE_ROOT_TYPE,
-  REFERENCE_TASK_QUEUE,
-  REFERENCE_WORKFLOW_TYPES,
-} from './reference-app-names.js';
 
 /**
  * The dev stack's applications, each with least privilege for one job (docs/architecture.md lists

@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { openDevClient } from '../../src/cli/connection-options.js';
-import { REFERENCE_TASK_QUEUE } from '../../src/cli/reference-app.js';
-import { startReferenceWorker } from '../../src/cli/reference-worker.js';
-import type { DemoApiStats } from '../../src/devstack/demo-api.js';
 import {
   ClientCredentialsTokenSource,
   getApiTokenInfo,
   rotateApiToken,
   startParent,
 } from '../../src/index.js';
+import type { DemoApiStats } from '../../src/reference/demo-api.js';
+import { REFERENCE_TASK_QUEUE } from '../../src/reference/names.js';
+import { startReferenceWorker } from '../../src/reference/worker.js';
 import type { SyncProgress } from '../../workflows/index.js';
 import { devConfig } from '../support/stack.js';
 import { eventually, until } from '../support/wait.js';

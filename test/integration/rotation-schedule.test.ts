@@ -16,13 +16,13 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ClientCredentialsTokenSource } from '../../src/auth/client-credentials.js';
 import { type OpenedClient, openDevClient } from '../../src/cli/connection-options.js';
-import { REFERENCE_TASK_QUEUE } from '../../src/cli/reference-app.js';
-import { type ReferenceWorker, startReferenceWorker } from '../../src/cli/reference-worker.js';
 import { type DevRotationWorker, startDevRotationWorker } from '../../src/cli/rotation-worker.js';
-import type { DemoApiStats } from '../../src/devstack/demo-api.js';
 import { DEMO_API_AUDIENCE, devStartService, devStopService } from '../../src/devstack/dev-stack.js';
 import { devLayout } from '../../src/devstack/layout.js';
 import { createApplication } from '../../src/issuer/application-admin.js';
+import type { DemoApiStats } from '../../src/reference/demo-api.js';
+import { REFERENCE_TASK_QUEUE } from '../../src/reference/names.js';
+import { type ReferenceWorker, startReferenceWorker } from '../../src/reference/worker.js';
 import { startParent } from '../../src/stateful/client.js';
 import {
   describeApiTokenRotation,

@@ -2,16 +2,20 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { decodeJwt } from 'jose';
 import { jwtLifetimeMs } from '../auth/jwt-lifetime.js';
-import type { DemoApiStats } from '../devstack/demo-api.js';
-import type { DevConfig } from '../devstack/dev-config.js';
-import { getApiTokenInfo, startParent } from '../stateful/client.js';
-import { RotationError } from '../stateful/rotation/errors.js';
-import { defaultRotationIntervalMs } from '../stateful/rotation/interval.js';
-import { deleteApiTokenRotation, scheduleApiTokenRotation } from '../stateful/rotation/schedule.js';
-import type { ApiTokenRotationResult } from '../stateful/rotation/types.js';
+import type { DevConfig } from '../dev.js';
+import {
+  defaultRotationIntervalMs,
+  deleteApiTokenRotation,
+  getApiTokenInfo,
+  RotationError,
+  scheduleApiTokenRotation,
+  startParent,
+} from '../index.js';
 import { pollUntil, sleep } from '../util/poll.js';
-import { REFERENCE_TASK_QUEUE } from './reference-app.js';
-import { devApiTokenSource } from './rotation-worker.js';
+import type { ApiTokenRotationResult } from '../workflow.js';
+import { devApiTokenSource } from './api-tokens.js';
+import type { DemoApiStats } from './demo-api.js';
+import { REFERENCE_TASK_QUEUE } from './names.js';
 
 export const TOUR_ROOT_ID = 'inventory-sync';
 /** The schedule that keeps the tour's tree on fresh API tokens after the tour ends. */

@@ -1,5 +1,5 @@
-// Names of the reference application that the dev stack's applications are scoped to and the CLI
-// uses. Kept apart from the workflows and activities themselves: commands that need only the names
+// The reference application's names: the dev stack scopes its applications to them and the CLI uses
+// them. Kept apart from the workflows and activities themselves: commands that need only the names
 // (and every command, in a published package without those folders) must not load them.
 
 /** The reference worker's task queue: the default of `workflow start`. */

@@ -3,10 +3,9 @@ import { fileURLToPath } from 'node:url';
 import { Client, type Connection } from '@temporalio/client';
 import type { Logger } from '@temporalio/common';
 import { createReferenceActivities } from '../../activities/index.js';
-import { type DevConfig, devCodec, devTls, devToken } from '../devstack/dev-config.js';
-import { connectClient } from '../temporal/connect.js';
-import { type SupervisedWorker, startWorker } from '../temporal/run-worker.js';
-import { REFERENCE_TASK_QUEUE } from './reference-app.js';
+import { type DevConfig, devCodec, devTls, devToken } from '../dev.js';
+import { connectClient, type SupervisedWorker, startWorker } from '../index.js';
+import { REFERENCE_TASK_QUEUE } from './names.js';
 
 export interface ReferenceWorker {
   supervised: SupervisedWorker;

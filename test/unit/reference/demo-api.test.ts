@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDemoApiServer, type DemoApiStats } from '../../../src/devstack/demo-api.js';
+import { createDemoApiServer, type DemoApiStats } from '../../../src/reference/demo-api.js';
 
 const issuer = 'http://issuer.test';
 const audience = 'tokenrelay-demo-api';

@@ -2,9 +2,11 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { decodeJwt } from 'jose';
+import { createTokenValidator, TokenValidationError } from '../index.js';
+// The issuer's HTTP plumbing (bounded body reads, its JSON answers) is internal; the stand-in API
+// borrows it rather than keep a copy.
 import { IssuerHttpError } from '../issuer/errors.js';
 import { mediaType, readBody, sendJson } from '../issuer/http-io.js';
-import { createTokenValidator, TokenValidationError } from '../issuer/validate-token.js';
 import { writeJsonFileAtomic } from '../json-file.js';
 
 export interface DemoApiOptions {
