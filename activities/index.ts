@@ -1,6 +1,6 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import { currentApiAccess } from '../src/stateful/activity.js';
+import { currentApiAccess } from '../src/index.js';
 
 /** Proves the activity ran on a worker that got past mTLS and the JWT authorizer. */
 export async function describeCaller(name: string): Promise<string> {
