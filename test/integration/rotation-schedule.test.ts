@@ -46,6 +46,7 @@ let rotation: DevRotationWorker;
 let client: Client;
 let developer: OpenedClient;
 let apiTokens: ClientCredentialsTokenSource;
+let startingTokens: ClientCredentialsTokenSource;
 
 beforeAll(async () => {
   Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -63,6 +64,24 @@ beforeAll(async () => {
     tokenUrl: config.issuer.tokenUrl,
     clientId: key.keyId,
     clientSecret: key.secret,
+  });
+  // The token the tree starts with is the test's, not the rotator's: it must outlive the tree's
+  // start-up and the schedule's first tick, which on a loaded machine took longer than a short token
+  // lives (CI: all 17 refusals of one run were the starting token, version 1). Every token after it
+  // is a rotated, short one.
+  const { key: starter } = await createApplication(
+    { applicationsPath: devLayout(inject('devRoot')).applicationsPath },
+    {
+      id: `api-start-${Date.now()}`,
+      permissions: ['demo-api:read'],
+      audience: DEMO_API_AUDIENCE,
+      tokenLifetimeSeconds: 600,
+    },
+  );
+  startingTokens = new ClientCredentialsTokenSource({
+    tokenUrl: config.issuer.tokenUrl,
+    clientId: starter.keyId,
+    clientSecret: starter.secret,
   });
   reference = await startReferenceWorker(config, { shutdownSignals: [] });
   // Starts the tree and owns the schedule, as a team's developer would (the worker identity may do neither).
@@ -142,7 +161,7 @@ describe('scheduled API token rotation', () => {
           storesPerRegion: 3,
           intervalSeconds: 1,
         },
-        apiToken: (await apiTokens.getToken()).token,
+        apiToken: (await startingTokens.getToken()).token,
       });
       await until(
         () => getApiTokenTree(client, rootId),
