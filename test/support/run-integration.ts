@@ -3,19 +3,27 @@
 // issuer outages or signing-key rotations. Most integration time is waiting (token lifetimes, outages,
 // a worker core giving up), which overlaps well even on two cores.
 //
-//   npm run test:integration                      # TOKENRELAY_TEST_SHARDS shards (default 3)
+//   npm run test:integration                      # TOKENRELAY_TEST_SHARDS shards (default: one per core, ≤ 4)
 //   npm run test:integration -- test/integration/cli.test.ts   # named files: one vitest, one stack
 //
 // Shard i uses TOKENRELAY_TEST_HOME/shard-i and ports from TOKENRELAY_TEST_PORT_BASE + (i-1) × span.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { devUpReporter } from '../../src/cli/progress.js';
 import { ensureTokenrelayServer } from '../../src/devstack/temporal-install.js';
 import { DEFAULT_TEST_PORT_BASE, TEST_PORT_SPAN } from './ports.js';
 
-export const DEFAULT_SHARDS = 3;
+/**
+ * One shard per core, at most four: a shard is about one core's worth of work (Temporal, the worker
+ * and the CLI processes it spawns are busy between the waits), so more shards than cores only slow
+ * the CPU-bound files down until their deadlines bite.
+ */
+export function defaultShards(cores: number = availableParallelism()): number {
+  return Math.max(1, Math.min(4, cores));
+}
 
 export interface ShardPlan {
   index: number;
@@ -26,7 +34,7 @@ export interface ShardPlan {
 
 /** Where and on which ports each shard's stack lives; throws a message naming the variable to fix. */
 export function planShards(env: NodeJS.ProcessEnv = process.env): ShardPlan[] {
-  const count = Number(env.TOKENRELAY_TEST_SHARDS ?? DEFAULT_SHARDS);
+  const count = Number(env.TOKENRELAY_TEST_SHARDS ?? defaultShards());
   if (!Number.isInteger(count) || count < 1 || count > 8) {
     throw new Error(
       `TOKENRELAY_TEST_SHARDS must be a whole number from 1 to 8, got ${env.TOKENRELAY_TEST_SHARDS}`,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planShards, summaryLine } from '../../support/run-integration.js';
+import { defaultShards, planShards, summaryLine } from '../../support/run-integration.js';
 import { DEFAULT_SECONDS, expectedSeconds, splitByTime } from '../../support/shard-split.js';
 
 describe('splitByTime', () => {
@@ -60,6 +60,12 @@ describe('planShards', () => {
     expect(() => planShards({ TOKENRELAY_TEST_SHARDS: '3', TOKENRELAY_TEST_PORT_BASE: '64000' })).toThrow(
       /TOKENRELAY_TEST_PORT_BASE must be .* for 3 shards/,
     );
+  });
+});
+
+describe('defaultShards', () => {
+  it('runs one shard per core, at least one and at most four', () => {
+    expect([0, 1, 2, 3, 8].map((cores) => defaultShards(cores))).toEqual([1, 1, 2, 3, 4]);
   });
 });
 
