@@ -23,10 +23,10 @@ const root = devRoot();
  * A worker on 10-second tokens and a client; the client's token is long-lived where a test needs to
  * start workflows while the issuer is down.
  */
-async function workerAndClient(options: { clientToken: 'short' | 'long' }) {
-  const app = await createTestApp({ tokenLifetimeSeconds: 10 });
+async function workerAndClient(options: { clientToken: 'short' | 'long'; tokenSeconds?: number }) {
+  const app = await createTestApp({ tokenLifetimeSeconds: options.tokenSeconds ?? 10 });
   const workerToken = refreshingTokenFor(config, app, { maxBackoffMs: 1_000 });
-  // 'short': worker and client share one 10-second token, so "the remaining lifetime" is one number.
+  // 'short': worker and client share one token, so "the remaining lifetime" is one number.
   const clientToken = options.clientToken === 'short' ? workerToken : devToken(config, 'developer');
   const { supervised, taskQueue } = await startTestWorker(config, {
     token: workerToken,
@@ -78,14 +78,18 @@ describe('an issuer outage', () => {
   });
 
   it('shorter than the remaining token lifetime goes unnoticed by worker and client', async () => {
-    const stack = await workerAndClient({ clientToken: 'short' });
+    // 30-second tokens: the outage ends ~15 s before the token expires. With 10-second tokens the 5 s
+    // left after the failed refresh were less than restarting the issuer took on a loaded machine, so
+    // the token expired mid-outage and the test measured the machine, not the worker (CI, load 10).
+    const stack = await workerAndClient({ clientToken: 'short', tokenSeconds: 30 });
     try {
       const failed = failedRefreshes(stack.workerToken);
       const refusedBefore = await serverAuthRefusals(config);
-      // Right after a refresh the token has ~10 s left; the next refresh is due in ~5 s, inside the outage.
+      // Right after a refresh the token has ~30 s left; the next refresh is due in ~15 s, inside the outage.
       await nextRefresh(stack.workerToken);
+      const heldExpiresAt = stack.workerToken.state.expiresAt!;
       await devStopService('issuer', { root });
-      // The outage lasts until the worker's refresh, due ~5 s in, has failed (well inside the 10 s
+      // The outage lasts until the worker's refresh, due ~15 s in, has failed (well inside the 30 s
       // token), with a workflow started every half second throughout.
       const results: Array<Promise<unknown>> = [];
       await until(
@@ -97,6 +101,10 @@ describe('an issuer outage', () => {
         { intervalMs: 500 },
       );
       await devStartService('issuer', { root });
+      // The premise: the issuer was back before the token held through the outage expired.
+      expect(Date.now(), 'the issuer came back only after the held token had expired').toBeLessThan(
+        heldExpiresAt,
+      );
       results.push((await stack.start()).result());
       const settled = await Promise.allSettled(results);
       expect(settled.filter((r) => r.status === 'rejected')).toEqual([]);

@@ -9,7 +9,7 @@
  */
 export const INTEGRATION_FILE_SECONDS: Readonly<Record<string, number>> = {
   'cli.test.ts': 240,
-  'worker-outage.test.ts': 175,
+  'worker-outage.test.ts': 210,
   'worker-token-stream.test.ts': 128,
   'package-install.test.ts': 115,
   'rotation-schedule.test.ts': 110,
