@@ -57,6 +57,20 @@ export const STOP_CASCADE_PATCH = 'tokenrelay-reference-stop-cascade';
  * through the SDK. Histories without its marker replay the earlier behaviour (end at once).
  */
 export const CANCEL_CASCADE_PATCH = 'tokenrelay-reference-cancel-cascade';
+/**
+ * The `patched()` id of the bounded history: a node continues-as-new once its run's history reaches
+ * {@link REPLAY_BUDGET_EVENTS} events instead of waiting for Temporal's suggestion (4096 events by
+ * default, about seven minutes at a 1 s interval: each interval adds 11 events). A worker that no
+ * longer holds a run in its cache (it restarted, or a task completion failed while the server was
+ * away) gets the whole history and must replay it within the workflow task timeout (10 s); a retry
+ * starts the replay over. On a two-core machine at load 11, three runs of 2000 events on one worker
+ * took 28-60 s per replay, attempt after attempt, and the tree stalled until the load dropped
+ * (cli.test.ts, server start); 484 events replay in 0.6 s idle, 6 s at load 12. Histories without
+ * its marker replay the earlier behaviour.
+ */
+export const BOUNDED_HISTORY_PATCH = 'tokenrelay-reference-bounded-history';
+/** A node's run continues-as-new at this many history events (about 23 intervals). */
+export const REPLAY_BUDGET_EVENTS = 250;
 /** How long a stopping node waits for its children's `stopped` before finishing anyway. */
 const STOP_WAIT = '30 seconds';
 
@@ -153,15 +167,26 @@ abstract class SyncNode<I extends NodeInput> extends StatefulWorkflow<I, SyncPro
       this.#progress = { ...this.#progress, calls: this.#progress.calls + 1, lastVersion: version };
       await condition(() => this.#stopped, `${this.input.intervalSeconds}s`);
       if (!this.#stopped) {
-        await this.continueAsNewIfSuggested({
+        const next = {
           ...this.input,
           carried: { ...this.#progress, runs: this.#progress.runs + 1, childIds: this.#childIds },
-        });
+        };
+        if (this.#pastReplayBudget()) await this.continueAsNew(next);
+        await this.continueAsNewIfSuggested(next);
       }
     }
     if (patched(STOP_CASCADE_PATCH)) await this.#stopSubtree('stop');
     else await Promise.all(this.#childIds.map((id) => getExternalWorkflowHandle(id).signal(stopSignal)));
     return this.#progress;
+  }
+
+  /**
+   * Whether this run's history reached the replay budget (see {@link BOUNDED_HISTORY_PATCH}). The
+   * length goes first so the marker is written in the task that continues-as-new; replaying a history
+   * recorded without it, `patched()` answers false until the run is live again.
+   */
+  #pastReplayBudget(): boolean {
+    return workflowInfo().historyLength >= REPLAY_BUDGET_EVENTS && patched(BOUNDED_HISTORY_PATCH);
   }
 
   /** One API call; undefined when `stop` cut it short (a node whose calls are refused still stops). */
