@@ -7,6 +7,8 @@ import type { DevConfig } from '../../src/devstack/dev-config.js';
 import { devStartService, devStopService } from '../../src/devstack/dev-stack.js';
 import { packageRoot } from '../../src/package-root.js';
 import { apiTokenFingerprint } from '../../src/workflow.js';
+import { REPLAY_BUDGET_EVENTS } from '../../workflows/index.js';
+import { saveCapturedOutput } from '../faults/helpers.js';
 import { testPort } from '../support/ports.js';
 import { eventually } from '../support/wait.js';
 
@@ -60,6 +62,8 @@ function lastJson<T>(run: Run): T {
 
 describe('the tokenrelay CLI, driven as a user would', () => {
   let worker: ChildProcess | undefined;
+  /** What `tokenrelay worker` printed (the core's warnings among it); kept under `home`, shown on a stall. */
+  let workerOutput = '';
 
   beforeAll(async () => {
     home = await mkdtemp(join(tmpdir(), 'tokenrelay-cli-'));
@@ -68,6 +72,7 @@ describe('the tokenrelay CLI, driven as a user would', () => {
   afterAll(async () => {
     worker?.kill('SIGTERM');
     await cli(['dev', 'down']);
+    await saveCapturedOutput(home, 'cli-worker', workerOutput);
   });
 
   it('dev up → app create → token issue → token validate', async () => {
@@ -151,7 +156,12 @@ describe('the tokenrelay CLI, driven as a user would', () => {
   }, 300_000);
 
   it('workflow start → token rotate → token show → token info', async () => {
-    worker = spawn(process.execPath, [bin, 'worker'], { env: env(), cwd: packageRoot(), stdio: 'ignore' });
+    worker = spawn(process.execPath, [bin, 'worker'], { env: env(), cwd: packageRoot() });
+    const keep = (d: Buffer) => {
+      workerOutput += d;
+    };
+    worker.stdout?.on('data', keep);
+    worker.stderr?.on('data', keep);
     const first = join(home, 'api-v1.jwt');
     const second = join(home, 'api-v2.jwt');
     await writeFile(first, (await cli(['token', 'issue', '--app', 'apiClient'])).stdout.trim());
@@ -311,6 +321,20 @@ describe('the tokenrelay CLI, driven as a user would', () => {
   }, 120_000);
 
   it("server start runs the stack's Temporal in the foreground, and certs generate issues a client certificate", async () => {
+    // A workflow task in flight when Temporal stops times out, and its retry carries the whole history
+    // of the run to the worker to replay within the task timeout: the tree keeps each run short
+    // (workflows/index.ts, BOUNDED_HISTORY_PATCH). Without that, a run of ~500 events never replayed
+    // in time on a loaded machine and token info was refused for good ("Workflow Task in failed state").
+    const config = JSON.parse(await readFile(join(home, 'dev.json'), 'utf8')) as DevConfig;
+    const { openDevClient } = await import('../../src/cli/connection-options.js');
+    const reader = await openDevClient(config, 'reader');
+    try {
+      const { historyLength } = await reader.client.workflow.getHandle('cli-tree').describe();
+      // One interval's events (an activity, a timer, their tasks) may follow the check.
+      expect(historyLength).toBeLessThan(REPLAY_BUDGET_EVENTS + 30);
+    } finally {
+      await reader.close();
+    }
     await devStopService('temporal', { root: home });
     const server = spawn(process.execPath, [bin, 'server', 'start'], {
       env: env(),
@@ -323,7 +347,15 @@ describe('the tokenrelay CLI, driven as a user would', () => {
         (run) => run.code === 0,
         'the foreground server to answer token info',
         { timeoutMs: 90_000, intervalMs: 1_000 },
-      );
+      ).catch((err: Error) => {
+        // The worker's side of a stall: its core logs each completion the server no longer wanted.
+        const tail = workerOutput
+          .split('\n')
+          .filter((l) => /WARN|ERROR|rror/.test(l))
+          .slice(-15);
+        err.message += `\nworker output (warnings, last 15; all of it in ${home}/faults-captured):\n${tail.join('\n')}`;
+        throw err;
+      });
       expect(info.code).toBe(0);
       expect(lastJson<{ version: number }>(info).version).toBe(cliTreeVersion);
     } finally {
