@@ -11,5 +11,6 @@ export {
   devToken,
   readDevConfig,
 } from './devstack/dev-config.js';
+export { type DevWorker, type DevWorkerContext, startDevWorker } from './devstack/dev-worker.js';
 export { DevStackError, type DevStackErrorCode } from './devstack/errors.js';
 export { type DevLayout, devLayout } from './devstack/layout.js';

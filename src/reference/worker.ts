@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Client, type Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { Logger } from '@temporalio/common';
 import { createReferenceActivities } from '../../activities/index.js';
-import { type DevConfig, devCodec, devTls, devToken } from '../dev.js';
-import { connectClient, type SupervisedWorker, startWorker } from '../index.js';
+import { type DevConfig, startDevWorker } from '../dev.js';
+import { type SupervisedWorker, startWorker } from '../index.js';
 import { REFERENCE_TASK_QUEUE } from './names.js';
 
 export interface ReferenceWorker {
@@ -22,23 +22,9 @@ export async function startReferenceWorker(
   config: DevConfig,
   options: { logger?: Logger; shutdownSignals?: NodeJS.Signals[] } = {},
 ): Promise<ReferenceWorker> {
-  const token = devToken(config, 'worker');
-  const codec = await devCodec(config);
-  const tls = devTls(config);
-  let connection: Connection | undefined;
-  try {
-    connection = await connectClient({ address: config.temporal.address, tls, token });
-    const client = new Client({
-      connection,
-      namespace: config.temporal.namespace,
-      dataConverter: { payloadCodecs: [codec] },
-    });
-    const supervised = await startWorker({
-      address: config.temporal.address,
-      namespace: config.temporal.namespace,
-      tls,
-      token,
-      codec,
+  return startDevWorker(config, 'worker', ({ client, ...connection }) =>
+    startWorker({
+      ...connection,
       worker: {
         taskQueue: REFERENCE_TASK_QUEUE,
         workflowsPath: referenceWorkflowsPath(),
@@ -46,22 +32,8 @@ export async function startReferenceWorker(
       },
       ...(options.logger ? { logger: options.logger } : {}),
       ...(options.shutdownSignals ? { shutdownSignals: options.shutdownSignals } : {}),
-    });
-    const open = connection;
-    return {
-      supervised,
-      client,
-      async close() {
-        await supervised.shutdown();
-        await open.close();
-        token.stop();
-      },
-    };
-  } catch (err) {
-    await connection?.close();
-    token.stop();
-    throw err;
-  }
+    }),
+  );
 }
 
 /**
