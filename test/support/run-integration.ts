@@ -7,6 +7,8 @@
 //   npm run test:integration -- test/integration/cli.test.ts   # named files: one vitest, one stack
 //
 // Shard i uses TOKENRELAY_TEST_HOME/shard-i and ports from TOKENRELAY_TEST_PORT_BASE + (i-1) × span.
+// A shard runs while it holds one of the machine's TOKENRELAY_TEST_MACHINE_SLOTS (default: one per
+// core), shared with every other checkout's suite on the machine.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
@@ -14,6 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { devUpReporter } from '../../src/cli/progress.js';
 import { ensureTokenrelayServer } from '../../src/devstack/temporal-install.js';
+import { acquireSlot } from './machine-slots.js';
 import { DEFAULT_TEST_PORT_BASE, TEST_PORT_SPAN } from './ports.js';
 
 /**
@@ -123,7 +126,24 @@ async function main(argv: string[]) {
     });
   }
   const started = Date.now();
-  const results = await Promise.all(plans.map((plan) => runShard(plan, argv, children)));
+  // Shards of every checkout on this machine share one slot per core (test/support/machine-slots.ts).
+  const slots = Number(process.env.TOKENRELAY_TEST_MACHINE_SLOTS ?? defaultShards());
+  const results = await Promise.all(
+    plans.map(async (plan) => {
+      const release = await acquireSlot({
+        count: slots,
+        onWait: () =>
+          process.stderr.write(
+            `[${plan.index}/${plan.count}] waiting for a free test slot: another suite is running on this machine\n`,
+          ),
+      });
+      try {
+        return await runShard(plan, argv, children);
+      } finally {
+        await release();
+      }
+    }),
+  );
   if (plans.length > 1) {
     process.stdout.write(`\nIntegration shards (${((Date.now() - started) / 1000).toFixed(0)} s in all):\n`);
     for (const r of results) {

@@ -1,6 +1,12 @@
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { acquireSlot } from '../../support/machine-slots.js';
 import { defaultShards, planShards, summaryLine } from '../../support/run-integration.js';
 import { DEFAULT_SECONDS, expectedSeconds, splitByTime } from '../../support/shard-split.js';
+import { until } from '../../support/wait.js';
 
 describe('splitByTime', () => {
   const files = [
@@ -77,5 +83,40 @@ describe('summaryLine', () => {
     });
     expect(summaryLine('      Tests  52 passed (52)')).toEqual({ kind: 'tests', text: '52 passed (52)' });
     expect(summaryLine('✓ a test that mentions Tests in passing')).toBeUndefined();
+  });
+});
+
+describe('acquireSlot', () => {
+  it('hands out as many slots as the machine has, and the next taker waits for one to come back', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'slots-'));
+    const first = await acquireSlot({ dir, count: 2, pollMs: 20 });
+    const second = await acquireSlot({ dir, count: 2, pollMs: 20 });
+    let waited = false;
+    let gotThird = false;
+    const third = acquireSlot({ dir, count: 2, pollMs: 20, onWait: () => (waited = true) }).then(
+      (release) => {
+        gotThird = true;
+        return release;
+      },
+    );
+    await until(async () => waited, 'the third taker to wait', { intervalMs: 10 });
+    expect(gotThird).toBe(false);
+    await first();
+    const release = await third;
+    expect(gotThird).toBe(true);
+    await second();
+    await release();
+  });
+
+  it('takes over a slot whose owner has exited', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'slots-'));
+    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
+    await mkdir(join(dir, 'slot-1'));
+    await writeFile(join(dir, 'slot-1', 'pid'), gone.stdout.toString());
+    let waited = false;
+    const release = await acquireSlot({ dir, count: 1, pollMs: 20, onWait: () => (waited = true) });
+    expect(waited).toBe(false);
+    expect(await readFile(join(dir, 'slot-1', 'pid'), 'utf8')).toBe(String(process.pid));
+    await release();
   });
 });
