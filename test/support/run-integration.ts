@@ -15,6 +15,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { devUpReporter } from '../../src/cli/progress.js';
+import { devDown } from '../../src/devstack/dev-stack.js';
 import { ensureTokenrelayServer } from '../../src/devstack/temporal-install.js';
 import { acquireSlot } from './machine-slots.js';
 import { DEFAULT_TEST_PORT_BASE, TEST_PORT_SPAN } from './ports.js';
@@ -144,6 +145,9 @@ async function main(argv: string[]) {
       }
     }),
   );
+  // An interrupted vitest exits without its global teardown, which would leave the shard's stack
+  // running; stopping a stack that already stopped is a no-op.
+  await Promise.all(plans.map((plan) => devDown({ root: plan.home }).catch(() => undefined)));
   if (plans.length > 1) {
     process.stdout.write(`\nIntegration shards (${((Date.now() - started) / 1000).toFixed(0)} s in all):\n`);
     for (const r of results) {
