@@ -25,7 +25,10 @@ const root = devRoot();
  */
 async function workerAndClient(options: { clientToken: 'short' | 'long'; tokenSeconds?: number }) {
   const app = await createTestApp({ tokenLifetimeSeconds: options.tokenSeconds ?? 10 });
-  const workerToken = refreshingTokenFor(config, app, { maxBackoffMs: 1_000 });
+  // refreshAt 0.5 on long tokens: the first failed refresh of an outage comes half a lifetime before
+  // expiry (by default, at 0.75 ± 0.05, a 30 s token had 6-9 s left, less than the issuer's restart
+  // took at load 4-8 in CI). A 10 s token refreshes 5 s before expiry either way (the safety margin).
+  const workerToken = refreshingTokenFor(config, app, { maxBackoffMs: 1_000, refreshAt: 0.5 });
   // 'short': worker and client share one token, so "the remaining lifetime" is one number.
   const clientToken = options.clientToken === 'short' ? workerToken : devToken(config, 'developer');
   const { supervised, taskQueue } = await startTestWorker(config, {
