@@ -18,6 +18,8 @@ export interface SlotOptions {
   pollMs?: number;
   /** Called once if no slot is free at first. */
   onWait?: () => void;
+  /** Gives up waiting: the promise rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /** Takes a free slot, waiting as long as it takes; resolves to the function that gives it back. */
@@ -26,6 +28,7 @@ export async function acquireSlot(options: SlotOptions): Promise<() => Promise<v
   await mkdir(dir, { recursive: true });
   let waiting = false;
   for (;;) {
+    options.signal?.throwIfAborted();
     for (let i = 1; i <= options.count; i++) {
       const slot = join(dir, `slot-${i}`);
       if (await tryTake(slot)) return () => rm(slot, { recursive: true, force: true });
@@ -34,7 +37,7 @@ export async function acquireSlot(options: SlotOptions): Promise<() => Promise<v
       waiting = true;
       options.onWait?.();
     }
-    await sleep(options.pollMs ?? 2_000);
+    await sleep(options.pollMs ?? 2_000, options.signal);
   }
 }
 

@@ -120,24 +120,39 @@ async function main(argv: string[]) {
     onProgress: (progress) => report({ step: 'build', progress }),
   });
   const children = new Set<ChildProcess>();
+  const interrupted = new AbortController();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    // Each vitest stops its own stack in its teardown: pass the signal on and wait for them.
+    // Pass the signal on to running shards and stop waiting for slots; the stacks are stopped below.
     process.on(signal, () => {
+      interrupted.abort(new Error(`interrupted by ${signal}`));
       for (const child of children) child.kill(signal);
     });
   }
   const started = Date.now();
   // Shards of every checkout on this machine share one slot per core (test/support/machine-slots.ts).
   const slots = Number(process.env.TOKENRELAY_TEST_MACHINE_SLOTS ?? defaultShards());
+  if (!Number.isInteger(slots) || slots < 1) {
+    throw new Error(
+      `TOKENRELAY_TEST_MACHINE_SLOTS must be a whole number of at least 1, got ${process.env.TOKENRELAY_TEST_MACHINE_SLOTS}`,
+    );
+  }
   const results = await Promise.all(
     plans.map(async (plan) => {
-      const release = await acquireSlot({
-        count: slots,
-        onWait: () =>
-          process.stderr.write(
-            `[${plan.index}/${plan.count}] waiting for a free test slot: another suite is running on this machine\n`,
-          ),
-      });
+      let release: () => Promise<void>;
+      try {
+        release = await acquireSlot({
+          count: slots,
+          signal: interrupted.signal,
+          onWait: () =>
+            process.stderr.write(
+              `[${plan.index}/${plan.count}] waiting for a free test slot: another suite is running on this machine\n`,
+            ),
+        });
+      } catch (err) {
+        if (!interrupted.signal.aborted) throw err;
+        // Interrupted while waiting: this shard never ran.
+        return { plan, code: 130, seconds: 0, summary: ['not started (interrupted)'] };
+      }
       try {
         return await runShard(plan, argv, children);
       } finally {
