@@ -17,7 +17,7 @@ import {
   updateApplication,
 } from '../issuer/application-admin.js';
 import { type IssuerState, openIssuerState } from '../issuer/issuer-state.js';
-import { parsePositiveInt } from './dev-commands.js';
+import { parsePositiveInt } from './option-parsers.js';
 
 /**
  * Exit codes of the operator commands, so scripts can tell "nothing to do" from "broken":

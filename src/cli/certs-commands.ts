@@ -2,8 +2,8 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { devLayout } from '../devstack/layout.js';
 import { ensureDevPki, issueLeaf, loadCertificateAuthority } from '../devstack/pki.js';
-import { parsePositiveInt } from './dev-commands.js';
 import { CliError } from './errors.js';
+import { parsePositiveInt } from './option-parsers.js';
 
 export function registerCertsCommands(program: Command): void {
   program

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import { devDown, devStatus, devUp } from '../devstack/dev-stack.js';
 import { devLayout } from '../devstack/layout.js';
+import { parsePositiveInt } from './option-parsers.js';
 import { devUpReporter } from './progress.js';
 
 export function registerDevCommands(program: Command): void {
@@ -73,13 +74,4 @@ export function registerDevCommands(program: Command): void {
       }
       if (!status.issuer.running || !status.demoApi.running || !status.temporal.running) process.exitCode = 3;
     });
-}
-
-/** An option parser: commander reports its InvalidArgumentError as a usage error (exit 2). */
-export function parsePositiveInt(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n <= 0) {
-    throw new InvalidArgumentError(`expected a positive integer, got "${value.slice(0, 40)}"`);
-  }
-  return n;
 }

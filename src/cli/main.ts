@@ -1,48 +1,15 @@
 import { existsSync } from 'node:fs';
-import { Command, CommanderError } from 'commander';
+import { CommanderError } from 'commander';
 import { devLayout } from '../devstack/layout.js';
-import { registerAppCommands } from './app-commands.js';
-import { registerCertsCommands } from './certs-commands.js';
-import { registerCodecServerCommand } from './codec-server-command.js';
-import { registerDemoApiCommand } from './demo-api-command.js';
-import { registerDevCommands } from './dev-commands.js';
 import { EXIT_STATUS, exitCodeFor, toCliError } from './errors.js';
-import { registerIssuerCommands } from './issuer-commands.js';
-import { registerKeysCommands } from './keys-commands.js';
-import { registerRotationCommands } from './rotation-commands.js';
-import { registerServerCommands } from './server-commands.js';
-import { registerStartCommand } from './start-command.js';
-import { registerTokenCommands } from './token-commands.js';
-import { registerWorkerCommand } from './worker-command.js';
-import { registerWorkflowCommands } from './workflow-commands.js';
-
-const program = new Command('tokenrelay')
-  .description('Temporal workers on a secured cluster: tokens, issuer and dev stack')
-  .showHelpAfterError()
-  // Usage errors carry a code like every other failure (subcommands inherit this).
-  .configureOutput({
-    outputError: (text, write) => write(text.replace(/^error: /, 'error [cli.invalid_argument]: ')),
-  })
-  .exitOverride();
-registerDevCommands(program);
-registerIssuerCommands(program);
-registerStartCommand(program);
-registerDemoApiCommand(program);
-registerWorkerCommand(program);
-registerAppCommands(program);
-registerKeysCommands(program);
-registerTokenCommands(program);
-registerRotationCommands(program);
-registerWorkflowCommands(program);
-registerServerCommands(program);
-registerCertsCommands(program);
-registerCodecServerCommand(program);
+import { createProgram } from './program.js';
 
 // Whatever fails, and however late (a rejected promise after the command returned), ends the same way.
 process.on('uncaughtException', fail);
 process.on('unhandledRejection', fail);
 
 try {
+  const program = await createProgram(process.argv.slice(2));
   await program.parseAsync(process.argv);
 } catch (err) {
   // Usage errors exit 2 like other CLIs (commander printed them); help and --version are not errors.

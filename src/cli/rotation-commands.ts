@@ -14,7 +14,8 @@ import {
   triggerApiTokenRotation,
 } from '../stateful/rotation/schedule.js';
 import { DEFAULT_ROTATION_TASK_QUEUE } from '../stateful/rotation/types.js';
-import { type ConnectionFlags, openClient, withConnectionOptions } from './connection-options.js';
+import { type ConnectionFlags, withConnectionOptions } from './connection-flags.js';
+import { openClient } from './connection-options.js';
 import { CliError } from './errors.js';
 
 interface CreateFlags extends ConnectionFlags {

@@ -1,14 +1,12 @@
-import { WorkflowNotFoundError } from '@temporalio/common';
 import type { Command } from 'commander';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { ClientCredentialsTokenSource } from '../auth/client-credentials.js';
 import { type DevAppName, readDevConfig } from '../devstack/dev-config.js';
 import { TokenValidationError, validateToken } from '../issuer/validate-token.js';
-import { getApiToken, getApiTokenInfo, rotateApiToken, treeParentOf } from '../stateful/client.js';
 import { apiTokenFingerprint } from '../stateful/fingerprint.js';
 import { assertTokenEncrypted } from '../stateful/plaintext-guard.js';
 import { assertTokenNotExpired } from '../stateful/token-expiry.js';
-import { type ConnectionFlags, openClient, withConnectionOptions } from './connection-options.js';
+import { type ConnectionFlags, withConnectionOptions } from './connection-flags.js';
 import { CliError } from './errors.js';
 import { readTokenInput, type TokenInputFlags, withTokenInput } from './token-input.js';
 import { registerTokenTreeCommand } from './token-tree-command.js';
@@ -127,6 +125,7 @@ export function registerTokenCommands(program: Command): void {
       // Local refusals first: nothing is sent, and no connection is needed to learn it.
       assertTokenNotExpired(jwt, 'token rotate');
       const allowPlaintextToken = opts.allowPlaintextToken === true;
+      const { rotateApiToken, treeParentOf } = await import('../stateful/client.js');
       await withWorkflowClient(opts, 'rotator', async (client) => {
         await assertTokenEncrypted(client, 'token rotate', { allowPlaintextToken });
         const handle = client.workflow.getHandle(opts.workflowId);
@@ -162,6 +161,7 @@ export function registerTokenCommands(program: Command): void {
       .option('--reveal', 'print the whole token (a live credential)')
       .option('--json', 'print as JSON'),
   ).action(async (opts: ConnectionFlags & JsonFlag & { workflowId: string; reveal?: boolean }) => {
+    const { getApiToken } = await import('../stateful/client.js');
     await withWorkflowClient(opts, 'developer', async (client) => {
       const held = await getApiToken(client, opts.workflowId);
       if (held === null) {
@@ -185,6 +185,7 @@ export function registerTokenCommands(program: Command): void {
       .requiredOption('--workflow-id <id>', 'the workflow')
       .option('--json', 'print as JSON'),
   ).action(async (opts: ConnectionFlags & JsonFlag & { workflowId: string }) => {
+    const { getApiTokenInfo } = await import('../stateful/client.js');
     await withWorkflowClient(opts, 'reader', async (client) => {
       const info = await getApiTokenInfo(client, opts.workflowId);
       if (opts.json) {
@@ -226,11 +227,14 @@ async function withWorkflowClient(
   devApp: DevAppName,
   fn: (client: import('@temporalio/client').Client) => Promise<void>,
 ): Promise<void> {
+  // Imported here, not at the top: `token issue`, `decode` and `validate` never load Temporal's client.
+  const { openClient } = await import('./connection-options.js');
   const { client, close } = await openClient(flags, devApp);
   try {
     await fn(client);
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError || (err as { name?: string }).name === 'WorkflowNotFoundError') {
+    // By name: the class is @temporalio/common's, which this module does not load until here.
+    if ((err as { name?: string }).name === 'WorkflowNotFoundError') {
       throw new CliError('cli.workflow_not_found', `no workflow ${flags.workflowId} in this namespace`, {
         cause: err,
       });

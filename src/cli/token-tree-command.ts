@@ -6,7 +6,7 @@ import {
   getApiTokenTree,
   waitForApiTokenTree,
 } from '../stateful/tree.js';
-import { type ConnectionFlags, withConnectionOptions } from './connection-options.js';
+import { type ConnectionFlags, withConnectionOptions } from './connection-flags.js';
 import { CliError } from './errors.js';
 import type { WithWorkflowClient } from './token-commands.js';
 

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { REFERENCE_TASK_QUEUE } from '../reference/names.js';
 import { startParent } from '../stateful/client.js';
-import { type ConnectionFlags, openClient, withConnectionOptions } from './connection-options.js';
+import { type ConnectionFlags, withConnectionOptions } from './connection-flags.js';
+import { openClient } from './connection-options.js';
 import { CliError } from './errors.js';
 import { readTokenInput, withTokenInput } from './token-input.js';
 
