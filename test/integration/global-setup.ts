@@ -1,10 +1,10 @@
-import { resolve } from 'node:path';
 import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
 import { devUpReporter } from '../../src/cli/progress.js';
 import type { DevConfig } from '../../src/devstack/dev-config.js';
 import { devDown, devUp } from '../../src/devstack/dev-stack.js';
 import { portBaseFromEnv } from '../support/ports.js';
+import { testHomeFromEnv } from '../support/test-home.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -20,7 +20,7 @@ declare module 'vitest' {
  * hand is neither needed nor touched), from scratch every run, and stops it afterwards.
  */
 export default async function setup(project: TestProject) {
-  const root = resolve(process.env.TOKENRELAY_TEST_HOME ?? '.tokenrelay/test-stack');
+  const root = testHomeFromEnv();
   const portBase = portBaseFromEnv();
   const started = Date.now();
   const { config } = await devUp({
