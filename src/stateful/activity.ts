@@ -31,14 +31,21 @@ import { type ApiAccess, apiAccessQuery } from './messages.js';
  * ```
  */
 export async function currentApiAccess(client: Client): Promise<ApiAccess> {
-  const workflowId = callingWorkflowId();
+  const { workflowId, cancellationSignal } = callingActivity();
   let access: ApiAccess | null;
   try {
-    access = await client.workflow.getHandle(workflowId).query(apiAccessQuery);
+    // Cancelled with the activity. A worker shutting down cancels its activities and stops answering
+    // queries, so a query left running would wait out its whole RPC deadline (seen: `npm start` took
+    // 30 s to exit) while the shutdown waited for the activity.
+    access = await client.withAbortSignal(cancellationSignal, () =>
+      client.workflow.getHandle(workflowId).query(apiAccessQuery),
+    );
   } catch (cause) {
     throw new StatefulError(
       'stateful.workflow_unreachable',
-      `cannot read the apiToken of workflow ${workflowId}: the apiAccess query failed (is it a running StatefulWorkflow with a worker?)`,
+      cancellationSignal.aborted
+        ? `stopped asking workflow ${workflowId} for its apiToken: the activity was cancelled`
+        : `cannot read the apiToken of workflow ${workflowId}: the apiAccess query failed (is it a running StatefulWorkflow with a worker?)`,
       { cause },
     );
   }
@@ -51,21 +58,24 @@ export async function currentApiAccess(client: Client): Promise<ApiAccess> {
   return access;
 }
 
-function callingWorkflowId(): string {
+function callingActivity(): { workflowId: string; cancellationSignal: AbortSignal } {
   let workflowId: string | undefined;
+  let cancellationSignal: AbortSignal | undefined;
   let cause: unknown;
   try {
+    const context = Context.current();
     // Undefined for a standalone activity, which has no workflow to ask.
-    workflowId = Context.current().info.workflowExecution?.workflowId;
+    workflowId = context.info.workflowExecution?.workflowId;
+    cancellationSignal = context.cancellationSignal;
   } catch (err) {
     cause = err;
   }
-  if (workflowId === undefined) {
+  if (workflowId === undefined || cancellationSignal === undefined) {
     throw new StatefulError(
       'stateful.wrong_context',
       'currentApiAccess must be called inside an activity started by a workflow',
       { cause },
     );
   }
-  return workflowId;
+  return { workflowId, cancellationSignal };
 }

@@ -5,15 +5,39 @@ import { currentApiAccess } from '../../../src/stateful/activity.js';
 import type { ApiAccess } from '../../../src/stateful/messages.js';
 
 /** Runs `fn` as if inside an activity scheduled by workflow `workflowId` (or a standalone one). */
-function inActivity<T>(workflowId: string | undefined, fn: () => Promise<T>): Promise<T> {
+function inActivity<T>(
+  workflowId: string | undefined,
+  fn: () => Promise<T>,
+  cancellationSignal: AbortSignal = new AbortController().signal,
+): Promise<T> {
   const info = { workflowExecution: workflowId ? { workflowId, runId: 'run' } : undefined };
-  return asyncLocalStorage.run({ info } as unknown as Context, fn);
+  return asyncLocalStorage.run({ info, cancellationSignal } as unknown as Context, fn);
 }
 
+/**
+ * A client whose apiAccess query gives `answer()`. Like Temporal's, `withAbortSignal` makes the calls
+ * inside it fail once the signal aborts (the real one cancels the gRPC call).
+ */
 function clientAnswering(answer: () => Promise<ApiAccess | null>) {
-  const query = vi.fn(answer);
+  let signal: AbortSignal | undefined;
+  const query = vi.fn(async () => {
+    const current = signal;
+    const aborted = new Promise<never>((_, reject) => {
+      if (current?.aborted) reject(new Error('cancelled'));
+      current?.addEventListener('abort', () => reject(new Error('cancelled')));
+    });
+    return Promise.race([answer(), aborted]);
+  });
   const getHandle = vi.fn(() => ({ query }));
-  return { client: { workflow: { getHandle } } as unknown as Client, getHandle, query };
+  const withAbortSignal = vi.fn(async <R>(s: AbortSignal, fn: () => Promise<R>) => {
+    signal = s;
+    try {
+      return await fn();
+    } finally {
+      signal = undefined;
+    }
+  });
+  return { client: { workflow: { getHandle }, withAbortSignal } as unknown as Client, getHandle, query };
 }
 
 describe('currentApiAccess', () => {
@@ -47,6 +71,17 @@ describe('currentApiAccess', () => {
     });
     await expect(inActivity('wf-7', () => currentApiAccess(client))).rejects.toMatchObject({
       code: 'stateful.workflow_unreachable',
+    });
+  });
+
+  it("gives up the query when the activity is cancelled (a worker shutting down), so shutdown does not wait out the query's deadline", async () => {
+    const { client } = clientAnswering(() => new Promise<never>(() => {}));
+    const cancel = new AbortController();
+    const asked = inActivity('wf-7', () => currentApiAccess(client), cancel.signal);
+    cancel.abort();
+    await expect(asked).rejects.toMatchObject({
+      code: 'stateful.workflow_unreachable',
+      message: expect.stringContaining('the activity was cancelled'),
     });
   });
 
