@@ -11,6 +11,7 @@ import { REFERENCE_TASK_QUEUE } from '../../src/reference/names.js';
 import { startReferenceWorker } from '../../src/reference/worker.js';
 import type { SyncProgress } from '../../workflows/index.js';
 import { devConfig } from '../support/stack.js';
+import { referenceWorkflowBundle } from '../support/temporal.js';
 import { eventually, until } from '../support/wait.js';
 
 const config = devConfig();
@@ -23,7 +24,10 @@ async function refusedCalls(): Promise<number> {
 
 describe('the reference application', () => {
   it('keeps a long-running tree on the newest token across continue-as-new, then stops it cleanly', async () => {
-    const worker = await startReferenceWorker(config, { shutdownSignals: [] });
+    const worker = await startReferenceWorker(config, {
+      shutdownSignals: [],
+      workflowBundle: await referenceWorkflowBundle(),
+    });
     // The worker identity may poll and read its tokens, nothing else: the test drives the tree as the
     // developer, and rotates as the rotator.
     const developer = await openDevClient(config, 'developer');
@@ -81,7 +85,10 @@ describe('the reference application', () => {
   }, 120_000);
 
   it('stop takes the whole subtree with it, even while every API call is being refused', async () => {
-    const worker = await startReferenceWorker(config, { shutdownSignals: [] });
+    const worker = await startReferenceWorker(config, {
+      shutdownSignals: [],
+      workflowBundle: await referenceWorkflowBundle(),
+    });
     // The developer starts, inspects and stops trees; the worker identity may do none of that.
     const developer = await openDevClient(config, 'developer');
     const { client } = developer;

@@ -11,6 +11,7 @@ import { type ReferenceWorker, startReferenceWorker } from '../../src/reference/
 import { getApiTokenInfo, startParent } from '../../src/stateful/client.js';
 import type { SyncProgress } from '../../workflows/index.js';
 import { devConfig } from '../support/stack.js';
+import { referenceWorkflowBundle } from '../support/temporal.js';
 import { eventually } from '../support/wait.js';
 
 const config = devConfig();
@@ -21,7 +22,10 @@ let client: Client;
 let api: ClientCredentialsTokenSource;
 
 beforeAll(async () => {
-  worker = await startReferenceWorker(config, { shutdownSignals: [] });
+  worker = await startReferenceWorker(config, {
+    shutdownSignals: [],
+    workflowBundle: await referenceWorkflowBundle(),
+  });
   // The developer starts, inspects and cancels trees; the worker identity may do none of that.
   developer = await openDevClient(config, 'developer');
   client = developer.client;
