@@ -28,6 +28,7 @@ import {
   rawConnection,
   refreshingTokenFor,
 } from '../support/stack.js';
+import { workflowBundleFor } from '../support/workflow-bundles.js';
 import { createFixtureActivities } from './fixtures/stateful/activities.js';
 import {
   eventually,
@@ -132,7 +133,7 @@ describe("tokenrelay's authorizer on the dev stack", () => {
       connection: pollerConnection,
       namespace: config.temporal.namespace,
       taskQueue,
-      workflowsPath,
+      workflowBundle: await workflowBundleFor(workflowsPath),
       activities: createFixtureActivities(h.client),
       dataConverter: { payloadCodecs: [h.codec] },
     });

@@ -8,7 +8,6 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Connection } from '@temporalio/client';
-import { bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
 import { decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devTls } from '../../src/dev.js';
@@ -44,8 +43,8 @@ import {
   refreshingTokenFor,
   tcpPortRefuses,
 } from '../support/stack.js';
-import { quietLogger } from '../support/temporal.js';
 import { eventually, sleep, until } from '../support/wait.js';
+import { workflowBundleFor } from '../support/workflow-bundles.js';
 import { createFixtureActivities } from './fixtures/stateful/activities.js';
 import {
   exited,
@@ -203,7 +202,6 @@ describe('with a supervised worker on 10-second tokens', () => {
   const taskQueue = `faults-supervised-${randomUUID()}`;
   let workerToken: RefreshingToken;
   let supervised: SupervisedWorker;
-  let bundle: WorkflowBundle;
 
   beforeAll(async () => {
     const app = await createTestApp({ tokenLifetimeSeconds: 10 });
@@ -211,18 +209,14 @@ describe('with a supervised worker on 10-second tokens', () => {
     workerToken = refreshingTokenFor(config, app, { maxBackoffMs: 1_000 });
     recordTokensOf(workerToken, 'faults supervised worker token');
     // Slow signals (a 300 ms timer before each apiToken signal) so a propagation spans the fault.
-    bundle = await bundleWorkflowCode({
-      workflowsPath,
-      workflowInterceptorModules: [slowSignals],
-      logger: quietLogger,
-    });
     supervised = await startWorker({
       address: config.temporal.address,
       tls: devTls(config),
       token: workerToken,
       worker: {
         taskQueue,
-        workflowBundle: bundle,
+        // The bundle the kill -9 case's worker processes use (built once per run).
+        workflowBundle: await workflowBundleFor(workflowsPath, { workflowInterceptorModules: [slowSignals] }),
         activities: createFixtureActivities(h.client),
         stickyQueueScheduleToStartTimeout: '1 second',
       },

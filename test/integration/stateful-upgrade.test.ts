@@ -4,11 +4,12 @@
 // and switch to handoff and ack.
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { bundleWorkflowCode, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { Worker, type WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_TOKEN_HANDOFF_SIGNAL } from '../../src/stateful/messages.js';
 import { type FixtureHistory, replay, replayFailures, replayWorkflowsPath } from '../replay/replay.js';
 import { devConfig } from '../support/stack.js';
+import { workflowBundleFor } from '../support/workflow-bundles.js';
 import {
   eventually,
   type NodeState,
@@ -67,9 +68,9 @@ describe('a tree started by release 0.1.0 workers, after the workers are upgrade
 
   beforeAll(async () => {
     h = await statefulHarness(config);
-    const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
-    releaseBundle = await bundleWorkflowCode({ workflowsPath: releaseWorkflowsPath, logger: quiet });
-    currentBundle = await bundleWorkflowCode({ workflowsPath: replayWorkflowsPath, logger: quiet });
+    // Two different bundles on purpose: the release's workflow code and today's.
+    releaseBundle = await workflowBundleFor(releaseWorkflowsPath);
+    currentBundle = await workflowBundleFor(replayWorkflowsPath);
   });
 
   afterAll(async () => {

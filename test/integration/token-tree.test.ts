@@ -7,13 +7,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleWorkflowCode, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../src/package-root.js';
 import { type ApiTokenWarning, rotateApiToken, startParent } from '../../src/stateful/client.js';
 import { apiTokenFingerprint } from '../../src/stateful/fingerprint.js';
 import { type ApiTokenTree, getApiTokenTree, waitForApiTokenTree } from '../../src/stateful/tree.js';
 import { devConfig } from '../support/stack.js';
+import { workflowBundleFor } from '../support/workflow-bundles.js';
 import { createFixtureActivities } from './fixtures/stateful/activities.js';
 import {
   eventually,
@@ -54,7 +55,6 @@ describe('seeing a StatefulWorkflow tree', () => {
   // Its handoffs are held: after a rotation its children keep the first version.
   const heldId = `${HELD_PREFIX}${randomUUID()}`;
   let h: StatefulHarness;
-  let bundle: WorkflowBundle;
   let worker: Worker | undefined;
   let running: Promise<void> | undefined;
   let home: string;
@@ -64,7 +64,7 @@ describe('seeing a StatefulWorkflow tree', () => {
       connection: h.workerConnection,
       namespace: h.namespace,
       taskQueue,
-      workflowBundle: bundle,
+      workflowBundle: await workflowBundleFor(workflowsPath, { workflowInterceptorModules: [holdHandoffs] }),
       activities: createFixtureActivities(h.client),
       dataConverter: { payloadCodecs: [h.codec] },
       stickyQueueScheduleToStartTimeout: '1 second',
@@ -133,11 +133,6 @@ describe('seeing a StatefulWorkflow tree', () => {
   beforeAll(async () => {
     home = await mkdtemp(join(tmpdir(), 'token-tree-'));
     h = await statefulHarness(config);
-    bundle = await bundleWorkflowCode({
-      workflowsPath,
-      workflowInterceptorModules: [holdHandoffs],
-      logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} },
-    });
     await startWorker();
     await startParent(h.client, treeNode, {
       taskQueue,

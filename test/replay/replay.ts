@@ -4,7 +4,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PayloadCodec } from '@temporalio/common';
-import { bundleWorkflowCode, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
+import { workflowBundleFor } from '../support/workflow-bundles.js';
 import { replayFixtureCodec } from './codec.js';
 import { type History, historyFromJsonText } from './history-json.js';
 
@@ -43,8 +44,6 @@ export async function fixtureRecordings(): Promise<string[]> {
     .sort();
 }
 
-let bundle: Promise<WorkflowBundle> | undefined;
-
 /**
  * Replays `histories` one at a time with the current code and `codec` (default: the fixture codec).
  * Each replays under the workflow id it was recorded with: the tree's nodes derive their children's
@@ -54,12 +53,12 @@ export async function replay(
   histories: readonly FixtureHistory[],
   codec?: PayloadCodec,
 ): Promise<ReplayOutcome[]> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: replayWorkflowsPath, logger: quietLogger });
+  const bundle = await workflowBundleFor(replayWorkflowsPath);
   const payloadCodec = codec ?? (await replayFixtureCodec());
   const outcomes: ReplayOutcome[] = [];
   for (const { name, history } of histories) {
     const replayed = Worker.runReplayHistories(
-      { workflowBundle: await bundle, dataConverter: { payloadCodecs: [payloadCodec] } },
+      { workflowBundle: bundle, dataConverter: { payloadCodecs: [payloadCodec] } },
       [{ workflowId: recordedWorkflowId(history), history }],
     );
     for await (const result of replayed)
@@ -81,5 +80,3 @@ function recordedWorkflowId(history: History): string {
     );
   return id;
 }
-
-const quietLogger = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };

@@ -4,7 +4,7 @@ import { Worker } from '@temporalio/worker';
 import * as activities from '../../activities/index.js';
 import { type DevConfig, devCodec, devTls, devToken } from '../../src/dev.js';
 import { connectClient, connectWorker } from '../../src/index.js';
-import { referenceWorkflowsPath } from './temporal.js';
+import { referenceWorkflowBundle } from './temporal.js';
 
 /**
  * Runs `smokeWorkflow` end to end on the dev stack with the developer application's credentials: a worker
@@ -23,7 +23,7 @@ export async function runSmokeWorkflow(config: DevConfig, name = 'tokenrelay'): 
       connection: workerConnection,
       namespace: config.temporal.namespace,
       taskQueue,
-      workflowsPath: referenceWorkflowsPath,
+      workflowBundle: await referenceWorkflowBundle(),
       activities,
       dataConverter,
     });

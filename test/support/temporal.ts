@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Client } from '@temporalio/client';
-import { bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
+import type { WorkflowBundle } from '@temporalio/worker';
 import * as activities from '../../activities/index.js';
 import { type DevConfig, devTls } from '../../src/dev.js';
 import {
@@ -16,16 +16,14 @@ import {
   type TlsOptions,
 } from '../../src/index.js';
 import { packageRoot } from '../../src/package-root.js';
+import { workflowBundleFor } from './workflow-bundles.js';
 
 /** The reference application's workflows (`smokeWorkflow`, `heldWorkflow`, `inventorySync`, …). */
 export const referenceWorkflowsPath = join(packageRoot(), 'workflows', 'index.ts');
 
-let referenceBundle: Promise<WorkflowBundle> | undefined;
-
-/** The reference workflows bundled once per test file (bundling takes seconds; vitest runs each file alone). */
+/** The reference workflows' bundle ({@link workflowBundleFor}: built once per run, not once per worker). */
 export function referenceWorkflowBundle(): Promise<WorkflowBundle> {
-  referenceBundle ??= bundleWorkflowCode({ workflowsPath: referenceWorkflowsPath, logger: quietLogger });
-  return referenceBundle;
+  return workflowBundleFor(referenceWorkflowsPath);
 }
 
 /** Keeps webpack's bundling chatter out of the test output. */
