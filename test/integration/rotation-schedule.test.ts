@@ -248,7 +248,10 @@ describe('scheduled API token rotation', () => {
     // read (seen in a full run: read mid-propagation, "not settled"). What must hold is that it settles
     // on whichever rotation completed last.
     const settled = await until(
-      async () => ({ tree: await getApiTokenTree(client, rootId), newest: (await completedRotations()).at(-1)! }),
+      async () => ({
+        tree: await getApiTokenTree(client, rootId),
+        newest: (await completedRotations()).at(-1)!,
+      }),
       ({ tree, newest }) =>
         tree.settled && tree.nodes.every((n) => n.fingerprint === newest.issued?.fingerprint),
       20_000,
