@@ -16,7 +16,7 @@ const config = devConfig();
 const STREAM_MS = 120_000;
 /**
  * Callers starting workflows back to back. Two keep calls in flight at every token refresh; four made
- * the run ~1,150 workflows instead of ~600 and took CPU from the shard beside it, for no extra coverage.
+ * the run ~1,150 workflows instead of ~790 and took CPU from the shards beside it, for no extra coverage.
  */
 const CALLERS = 2;
 
