@@ -1,6 +1,7 @@
-// Machine-wide slots for integration shards: a shard runs only while it holds one, and there is one
-// slot per core for the whole machine, so two checkouts' suites started side by side share the cores
-// instead of running four shards on two (at load 20-50 both suites failed their timing-bound tests).
+// Machine-wide slots for integration shards: a shard runs only while it holds one, and the whole
+// machine has as many slots as one suite has shards by default (cores + 1), so two checkouts' suites
+// started side by side share the cores instead of running twice the shards (without slots, four shards
+// on two cores ran at load 20-50 and both suites failed their timing-bound tests).
 // A slot is a directory (mkdir is atomic) holding the owner's pid; a slot whose owner died is taken
 // over. Two processes reclaiming the same dead slot at the same instant can both win; that costs load
 // for one run, never correctness, since each shard still has a stack of its own.

@@ -70,8 +70,8 @@ describe('planShards', () => {
 });
 
 describe('defaultShards', () => {
-  it('runs one shard per core, at least one and at most four', () => {
-    expect([0, 1, 2, 3, 8].map((cores) => defaultShards(cores))).toEqual([1, 1, 2, 3, 4]);
+  it('runs one shard more than there are cores, at least one and at most four', () => {
+    expect([0, 1, 2, 3, 8].map((cores) => defaultShards(cores))).toEqual([1, 2, 3, 4, 4]);
   });
 });
 
