@@ -8,7 +8,9 @@ import { packageRoot } from '../../../src/package-root.js';
 const run = promisify(execFile);
 const names = Object.keys(COMMAND_MODULES);
 
-describe('the CLI program', () => {
+// Loading every command's modules takes seconds of CPU (that is why they load lazily), and the fast
+// tier runs beside tsc: deadlines well above vitest's default 5 s.
+describe('the CLI program', { timeout: 60_000 }, () => {
   it('each entry of the command table registers exactly the top-level command it is named after', async () => {
     for (const name of names) {
       const program = new Command('tokenrelay');
