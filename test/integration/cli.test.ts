@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DevConfig } from '../../src/devstack/dev-config.js';
 import { devStartService, devStopService } from '../../src/devstack/dev-stack.js';
 import { packageRoot } from '../../src/package-root.js';
+import { TOUR_ROOT_ID } from '../../src/reference/rotation-tour.js';
 import { apiTokenFingerprint } from '../../src/workflow.js';
 import { REPLAY_BUDGET_EVENTS } from '../../workflows/index.js';
 import { saveCapturedOutput } from '../faults/helpers.js';
@@ -152,6 +153,14 @@ describe('the tokenrelay CLI, driven as a user would', () => {
       expect(old).toEqual([]);
     } finally {
       await close();
+    }
+    // Done with the tour's tree: stopped (the cascade runs once the next case starts a worker), it no
+    // longer has 13 workflows calling the API every second for the rest of this file.
+    const developer = await openDevClient(config, 'developer');
+    try {
+      await developer.client.workflow.getHandle(TOUR_ROOT_ID).signal('stop');
+    } finally {
+      await developer.close();
     }
   }, 300_000);
 
