@@ -72,7 +72,8 @@ func groupOf(fullAPIName string) group {
 	return workflowServiceGroups[api.MethodName(fullAPIName)]
 }
 
-// Message names of the shared contract (/tmp spec "Reserved names").
+// Message names shared with the TypeScript side (docs/architecture.md §3: the public apiToken
+// signal and queries, and the reserved __tokenrelay_ prefix for parent→child messages).
 const (
 	ReservedSignalPrefix = "__tokenrelay_"
 	signalAPIToken       = "apiToken"
