@@ -14,7 +14,9 @@ import { type ApiAccess, apiAccessQuery } from './messages.js';
  * namespace; the query has no run id, so it reaches the latest run after a continue-as-new.
  *
  * @throws StatefulError `stateful.no_api_token` (the workflow holds no token yet; a retry can succeed),
- *   `stateful.workflow_unreachable` (the query failed), `stateful.wrong_context` (not in an activity).
+ *   `stateful.workflow_unreachable` (the query failed), `stateful.wrong_context` (not in an activity);
+ *   the activity's cancellation (`CancelledFailure`) when it is cancelled while asking, for example
+ *   by a worker shutting down.
  *
  * @example
  * ```ts
@@ -41,11 +43,12 @@ export async function currentApiAccess(client: Client): Promise<ApiAccess> {
       client.workflow.getHandle(workflowId).query(apiAccessQuery),
     );
   } catch (cause) {
+    // The activity's own cancellation (Temporal's CancelledFailure), passed on as the SDK expects: the
+    // worker then records the attempt as cancelled instead of logging a failure at WARN.
+    if (cancellationSignal.aborted) throw cancellationSignal.reason;
     throw new StatefulError(
       'stateful.workflow_unreachable',
-      cancellationSignal.aborted
-        ? `stopped asking workflow ${workflowId} for its apiToken: the activity was cancelled`
-        : `cannot read the apiToken of workflow ${workflowId}: the apiAccess query failed (is it a running StatefulWorkflow with a worker?)`,
+      `cannot read the apiToken of workflow ${workflowId}: the apiAccess query failed (is it a running StatefulWorkflow with a worker?)`,
       { cause },
     );
   }
