@@ -33,7 +33,7 @@ export type UnreachableReason =
   | 'not_found'
   /** Its parent is still starting it: it may not exist yet. */
   | 'not_started'
-  /** No answer in time: typically no worker polls its task queue. */
+  /** No answer: no worker polls its task queue (the query timed out, or the server said so). */
   | 'no_response'
   /** The workflow does not handle `apiTokenInfo`: not a StatefulWorkflow. */
   | 'not_stateful'
@@ -351,9 +351,19 @@ function classify(err: unknown, entry: TreeChildInfo | null): NonNullable<ApiTok
     return { reason: entry?.state === 'starting' ? 'not_started' : 'not_found', message };
   }
   if (e?.name === 'QueryNotRegisteredError') return { reason: 'not_stateful', message };
-  // gRPC DEADLINE_EXCEEDED (4): nobody answered in time, which is what a stopped worker looks like.
-  if (e?.code === 4 || e?.cause?.code === 4) {
+  // A stopped worker looks like one of two things: gRPC DEADLINE_EXCEEDED (4), nobody answered in time;
+  // or, once the server noticed its pollers are gone, FAILED_PRECONDITION (9) "no poller seen" at once.
+  const grpcCode = typeof e?.code === 'number' ? e.code : e?.cause?.code;
+  if (grpcCode === 4) {
     return { reason: 'no_response', message: 'no answer in time (is a worker polling its task queue?)' };
+  }
+  const cause = e?.cause as { details?: unknown; message?: unknown } | undefined;
+  const said = [message, cause?.details, cause?.message].filter((x) => typeof x === 'string').join(' ');
+  if (grpcCode === 9 && /no poller seen/i.test(said)) {
+    return {
+      reason: 'no_response',
+      message: 'no worker is polling its task queue (the server has seen none lately)',
+    };
   }
   return { reason: 'query_failed', message };
 }

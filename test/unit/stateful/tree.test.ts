@@ -61,6 +61,14 @@ function fakeReader(nodes: Fake, delayMs = 0) {
   return { read, calls, maxInFlight: () => maxInFlight };
 }
 
+/** The server's answer once it noticed a task queue's pollers are gone, as the Temporal client wraps it. */
+function noPollerSeen(): Error {
+  return Object.assign(new Error('Failed to query Workflow'), {
+    name: 'ServiceError',
+    cause: { code: 9, details: 'no poller seen for task queue recently, worker may be down' },
+  });
+}
+
 /** A gRPC deadline failure as the Temporal client wraps it. */
 function deadlineExceeded(): Error {
   return Object.assign(new Error('Failed to query Workflow'), { name: 'ServiceError', cause: { code: 4 } });
@@ -144,15 +152,24 @@ describe('walkApiTokenTree', () => {
 
   it('counts an opted-in node that does not answer against settling, with the reason', async () => {
     const { read } = fakeReader({
-      root: info(5, [child('a'), child('b'), child('c')]),
+      root: info(5, [child('a'), child('b'), child('c'), child('d'), child('e')]),
       a: deadlineExceeded(),
       b: Object.assign(new Error('query not registered'), { name: 'QueryNotRegisteredError' }),
       c: new Error('boom'),
+      // A stopped worker, once the server noticed: the same reason as a timeout.
+      d: noPollerSeen(),
+      // Another failed precondition is not a missing worker.
+      e: Object.assign(new Error('Failed to query Workflow'), {
+        name: 'ServiceError',
+        cause: { code: 9, details: 'workflow is busy' },
+      }),
     });
     const result = await walkApiTokenTree(read, 'root');
     expect(result.nodes.slice(1).map((n) => n.unreachable?.reason)).toEqual([
       'no_response',
       'not_stateful',
+      'query_failed',
+      'no_response',
       'query_failed',
     ]);
     expect(result.settled).toBe(false);
