@@ -19,6 +19,7 @@ import { devDown } from '../../src/devstack/dev-stack.js';
 import { ensureTokenrelayServer } from '../../src/devstack/temporal-install.js';
 import { acquireSlot } from './machine-slots.js';
 import { portBaseFromEnv, TEST_PORT_SPAN } from './ports.js';
+import { testHomeFromEnv } from './test-home.js';
 
 /**
  * One shard more than there are cores, at most four. A shard is not quite a core's worth of work: its
@@ -54,7 +55,7 @@ export function planShards(env: NodeJS.ProcessEnv = process.env): ShardPlan[] {
         `(each takes ${TEST_PORT_SPAN} ports), got ${env.TOKENRELAY_TEST_PORT_BASE}`,
     );
   }
-  const home = resolve(env.TOKENRELAY_TEST_HOME ?? '.tokenrelay/test-stack');
+  const home = testHomeFromEnv(env);
   return Array.from({ length: count }, (_, i) => ({
     index: i + 1,
     count,

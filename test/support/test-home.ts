@@ -1,6 +1,6 @@
 // Where the integration suite's stack lives. The global setup wipes it (`dev up --reset`) and fills it;
-// test/support/run-integration.ts gives each shard a folder of its own through TOKENRELAY_TEST_HOME (and
-// keeps its own copy of this rule for that). Plain Node, no vitest: child processes of tests read it too.
+// test/support/run-integration.ts gives each shard a folder of its own below it through
+// TOKENRELAY_TEST_HOME. Plain Node, no vitest: child processes of tests read it too.
 import { resolve } from 'node:path';
 
 export const DEFAULT_TEST_HOME = '.tokenrelay/test-stack';
