@@ -353,13 +353,13 @@ function classify(err: unknown, entry: TreeChildInfo | null): NonNullable<ApiTok
   if (e?.name === 'QueryNotRegisteredError') return { reason: 'not_stateful', message };
   // A stopped worker looks like one of two things: gRPC DEADLINE_EXCEEDED (4), nobody answered in time;
   // or, once the server noticed its pollers are gone, FAILED_PRECONDITION (9) "no poller seen" at once.
-  const grpcCode = typeof e?.code === 'number' ? e.code : e?.cause?.code;
-  if (grpcCode === 4) {
+  const grpcCodes = [e?.code, e?.cause?.code];
+  if (grpcCodes.includes(4)) {
     return { reason: 'no_response', message: 'no answer in time (is a worker polling its task queue?)' };
   }
   const cause = e?.cause as { details?: unknown; message?: unknown } | undefined;
   const said = [message, cause?.details, cause?.message].filter((x) => typeof x === 'string').join(' ');
-  if (grpcCode === 9 && /no poller seen/i.test(said)) {
+  if (grpcCodes.includes(9) && /no poller seen/i.test(said)) {
     return {
       reason: 'no_response',
       message: 'no worker is polling its task queue (the server has seen none lately)',
