@@ -11,6 +11,7 @@ import {
   serverMetricsCaughtUp,
 } from '../support/stack.js';
 import { connectTestClient, referenceWorkflowBundle, startTestWorker } from '../support/temporal.js';
+import { sleep } from '../support/wait.js';
 
 const config = devConfig();
 const STREAM_MS = 120_000;
@@ -19,6 +20,12 @@ const STREAM_MS = 120_000;
  * the run ~1,150 workflows instead of ~790 and took CPU from the shards beside it, for no extra coverage.
  */
 const CALLERS = 2;
+/**
+ * Each caller's pause between workflows. The calls only need to be in flight around every refresh,
+ * not as many as the machine can take: back to back, the stream was one of the suite's biggest CPU
+ * users, taken from the shards running beside it.
+ */
+const PAUSE_MS = 250;
 
 describe('a worker and a client on 10-second tokens', () => {
   let runtime: Awaited<ReturnType<typeof installCountingRuntime>>;
@@ -62,6 +69,7 @@ describe('a worker and a client on 10-second tokens', () => {
             } catch (err) {
               failures.push((err as Error).message);
             }
+            await sleep(PAUSE_MS);
           }
         }),
       );
