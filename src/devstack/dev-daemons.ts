@@ -35,7 +35,7 @@ export async function startTemporalDaemon(
   const command = await temporalServerCommand(layout, serverBinary, config, portBase);
   await spawnDaemon({
     ...command,
-    env: temporalServerEnv(process.env),
+    env: temporalServerEnv(command.env),
     logPath: layout.temporalLogPath,
     pidPath: layout.temporalPidPath,
     // The config file path (`--config-file <path>`) tells our server from a recycled pid.
