@@ -159,7 +159,9 @@ describe('scheduled API token rotation', () => {
           apiUrl: config.demoApi.url,
           regions: ['eu', 'us', 'ap'],
           storesPerRegion: 3,
-          intervalSeconds: 1,
+          // One call every 2 s per node still shows any refusal within seconds; every second doubled
+          // the tree's load on the machine the rotations are measured on.
+          intervalSeconds: 2,
         },
         apiToken: (await startingTokens.getToken()).token,
       });
@@ -175,9 +177,10 @@ describe('scheduled API token rotation', () => {
         tokenLifetime: `${TOKEN_SECONDS}s`,
         targets: { workflowIds: [rootId] },
         revokeAfter: '1s',
-        // Propagation through 13 workflows takes seconds on a busy machine; confirming and the grace
-        // still end before the next rotation is due.
-        confirmTimeout: '7s',
+        // Propagation through 13 workflows takes seconds on a busy machine, and up to ~12 s at load
+        // 17 (two suites side by side). A rotation that confirms late delays the next (overlap
+        // BUFFER_ONE) without dropping it; what must not happen is a node that never confirms.
+        confirmTimeout: '20s',
         triggerImmediately: true,
       });
       await new Promise((r) => setTimeout(r, RUN_SECONDS * 1000));
@@ -210,8 +213,8 @@ describe('scheduled API token rotation', () => {
       // By reason, so a failure says which (expired: a rotation came too late; revoked: the grace was short).
       expect.soft(after.rejected).toEqual(before.rejected);
       expect.soft(refusals(after) - refusals(before)).toBe(0);
-      // Every node kept calling throughout (one call a second each when idle; fewer on a busy machine).
-      expect.soft(after.accepted - before.accepted).toBeGreaterThan(13 * (RUN_SECONDS / 4));
+      // Every node kept calling throughout (one call every 2 s each when idle; fewer on a busy machine).
+      expect.soft(after.accepted - before.accepted).toBeGreaterThan(13 * (RUN_SECONDS / 8));
       const described = await describeApiTokenRotation(client, scheduleId);
       expect(described.problems).toEqual([]);
     },
