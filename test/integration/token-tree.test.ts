@@ -316,6 +316,12 @@ describe('seeing a StatefulWorkflow tree', () => {
     await rotateApiToken(h.client, rootId, tokens[5]!, { onWarning: (w) => warnings.push(w) });
     expect(warnings).toEqual([]);
 
+    // The JSON form carries the server's own words, which a failure here must show.
+    const json = await cli(['token', 'tree', '--workflow-id', rootId, '--wait', '2s', '--json'], 'reader');
+    expect(json.code).toBe(7);
+    const [root] = (JSON.parse(json.stdout) as ApiTokenTree).nodes;
+    expect(root?.unreachable, JSON.stringify(root?.unreachable)).toMatchObject({ reason: 'no_response' });
+
     const run = await cli(['token', 'tree', '--workflow-id', rootId, '--wait', '2s'], 'reader');
     expect(run.code).toBe(7);
     expect(run.stdout).toMatch(new RegExp(`^${rootId} .* unreachable \\(no_response\\)$`, 'm'));
