@@ -20,6 +20,10 @@ export default defineConfig({
           // global behind (env, Runtime.install, mocks: restore them in afterEach/afterAll); the
           // integration project keeps one process per file.
           isolate: false,
+          // Deadlines, not speed limits: with a second checkout's fast tier beside this one (two
+          // type-checks, two Go test runs, two unit runs on two cores), 204 HTTP calls to an
+          // in-process issuer took over vitest's default 5 s. Speed is measured in `npm run bench`.
+          testTimeout: 30_000,
         },
       },
       {
