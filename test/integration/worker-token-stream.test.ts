@@ -16,8 +16,9 @@ import { sleep } from '../support/wait.js';
 const config = devConfig();
 const STREAM_MS = 120_000;
 /**
- * Callers starting workflows back to back. Two keep calls in flight at every token refresh; four made
- * the run ~1,150 workflows instead of ~790 and took CPU from the shards beside it, for no extra coverage.
+ * Callers starting workflows one after another. Two keep calls in flight at every token refresh; four
+ * made the run ~1,150 workflows instead of ~790 (back to back, before the pause below) and took CPU
+ * from the shards beside it, for no extra coverage. With the pause, two run 400-500 workflows.
  */
 const CALLERS = 2;
 /**
