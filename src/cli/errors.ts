@@ -1,4 +1,5 @@
 import { TokenRelayError } from '../errors.js';
+import { isNoPollerSeen } from '../temporal/errors.js';
 
 export type CliErrorCode =
   /** A token file, variable or stdin could not be read or held no token. */
@@ -284,7 +285,7 @@ function fromGrpcStatus(grpc: { code: number; details: string }, err: unknown): 
     case GRPC.FAILED_PRECONDITION:
       // The server says this at once for a query once it noticed the pollers are gone; before that the
       // same query runs into its deadline (cli.timeout). Both mean: start the worker.
-      if (/no poller seen/i.test(grpc.details)) {
+      if (isNoPollerSeen(grpc.code, grpc.details)) {
         return new CliError(
           'cli.no_worker',
           `no worker is polling the workflow's task queue${said}: start its worker (for the reference ` +

@@ -4,6 +4,7 @@ import type { Client } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time.js';
 import { TokenRelayError } from '../errors.js';
+import { isNoPollerSeen } from '../temporal/errors.js';
 import { sleep } from '../util/poll.js';
 import { type ApiTokenChildInfo, type ApiTokenInfo, apiTokenInfoQuery } from './messages.js';
 
@@ -359,7 +360,7 @@ function classify(err: unknown, entry: TreeChildInfo | null): NonNullable<ApiTok
   }
   const cause = e?.cause as { details?: unknown; message?: unknown } | undefined;
   const said = [message, cause?.details, cause?.message].filter((x) => typeof x === 'string').join(' ');
-  if (grpcCodes.includes(9) && /no poller seen/i.test(said)) {
+  if (grpcCodes.some((code) => isNoPollerSeen(code, said))) {
     return {
       reason: 'no_response',
       message: 'no worker is polling its task queue (the server has seen none lately)',

@@ -32,3 +32,13 @@ export class TemporalConnectError extends TokenRelayError {
     this.reason = options.reason;
   }
 }
+
+/**
+ * Whether a gRPC failure is Temporal's "no poller seen for task queue recently, worker may be down":
+ * FAILED_PRECONDITION (9), which the server answers at once to a query once it noticed that a task
+ * queue's pollers are gone (before that, the same query runs into its deadline). `said` is whatever
+ * carries the server's words: the status details, or an error message wrapping them.
+ */
+export function isNoPollerSeen(grpcCode: unknown, said: string): boolean {
+  return grpcCode === 9 && /no poller seen/i.test(said);
+}
