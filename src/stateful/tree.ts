@@ -4,7 +4,7 @@ import type { Client } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time.js';
 import { TokenRelayError } from '../errors.js';
-import { isNoPollerSeen } from '../temporal/errors.js';
+import { isNoPollerSeen, ranOutOfDeadline } from '../temporal/errors.js';
 import { sleep } from '../util/poll.js';
 import { type ApiTokenChildInfo, type ApiTokenInfo, apiTokenInfoQuery } from './messages.js';
 
@@ -352,10 +352,11 @@ function classify(err: unknown, entry: TreeChildInfo | null): NonNullable<ApiTok
     return { reason: entry?.state === 'starting' ? 'not_started' : 'not_found', message };
   }
   if (e?.name === 'QueryNotRegisteredError') return { reason: 'not_stateful', message };
-  // A stopped worker looks like one of two things: gRPC DEADLINE_EXCEEDED (4), nobody answered in time;
-  // or, once the server noticed its pollers are gone, FAILED_PRECONDITION (9) "no poller seen" at once.
+  // A stopped worker looks like one of two things: no answer before the deadline (DEADLINE_EXCEEDED, or
+  // the server's CANCEL at the deadline: see infoReader); or, once the server noticed its pollers are
+  // gone, FAILED_PRECONDITION (9) "no poller seen" at once.
   const grpcCodes = [e?.code, e?.cause?.code];
-  if (grpcCodes.includes(4)) {
+  if (err instanceof NoAnswerInTime || grpcCodes.includes(4)) {
     return { reason: 'no_response', message: 'no answer in time (is a worker polling its task queue?)' };
   }
   const cause = e?.cause as { details?: unknown; message?: unknown } | undefined;
@@ -369,12 +370,30 @@ function classify(err: unknown, entry: TreeChildInfo | null): NonNullable<ApiTok
   return { reason: 'query_failed', message };
 }
 
+/** A query that ran out of its deadline, whichever end of the connection noticed first. */
+class NoAnswerInTime extends Error {
+  constructor(cause: unknown) {
+    super('no answer before the deadline', { cause });
+    this.name = 'NoAnswerInTime';
+  }
+}
+
 /** Reads `apiTokenInfo` through `client`, each query bounded by `timeoutMs`. */
 function infoReader(client: Client, timeoutMs: number): ApiTokenInfoReader {
-  return (workflowId) =>
-    client.withDeadline(Date.now() + timeoutMs, () =>
-      client.workflow.getHandle(workflowId).query(apiTokenInfoQuery),
-    );
+  return async (workflowId) => {
+    const deadline = Date.now() + timeoutMs;
+    try {
+      return await client.withDeadline(deadline, () =>
+        client.workflow.getHandle(workflowId).query(apiTokenInfoQuery),
+      );
+    } catch (err) {
+      // Only here is the deadline known: the server's CANCEL at the deadline (CANCELLED, 1) means the
+      // same as grpc-js's own DEADLINE_EXCEEDED, and must not read as a failed query.
+      const e = err as { code?: unknown; cause?: { code?: unknown } } | undefined;
+      if (ranOutOfDeadline(e?.code ?? e?.cause?.code, deadline)) throw new NoAnswerInTime(err);
+      throw err;
+    }
+  };
 }
 
 function durationMs(value: Duration | undefined, fallback: number): number {

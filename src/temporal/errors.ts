@@ -42,3 +42,14 @@ export class TemporalConnectError extends TokenRelayError {
 export function isNoPollerSeen(grpcCode: unknown, said: string): boolean {
   return grpcCode === 9 && /no poller seen/i.test(said);
 }
+
+/**
+ * Whether a call that failed with `grpcCode` ran out of its `deadline` (epoch ms). grpc-js says
+ * DEADLINE_EXCEEDED (4) when its own timer fires first. The server holds the same deadline (the
+ * `grpc-timeout` header, rounded up), and when its timer fires first it resets the stream with CANCEL,
+ * which grpc-js reports as CANCELLED (1) "Call cancelled". A busy client loses that race (seen under
+ * load), so a CANCELLED the caller did not ask for counts once the deadline has passed.
+ */
+export function ranOutOfDeadline(grpcCode: unknown, deadline: number, now: number = Date.now()): boolean {
+  return grpcCode === 4 || (grpcCode === 1 && now >= deadline);
+}

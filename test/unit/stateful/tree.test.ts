@@ -1,7 +1,9 @@
+import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import {
   type ApiTokenInfoReader,
+  getApiTokenTree,
   type TreeChildInfo,
   TreeError,
   type TreeNodeInfo,
@@ -253,6 +255,50 @@ describe('walkApiTokenTree', () => {
     });
     await expect(walkApiTokenTree(read, 'root', { concurrency: 0 })).rejects.toMatchObject({
       code: 'tree.invalid_option',
+    });
+  });
+});
+
+describe('getApiTokenTree', () => {
+  /**
+   * A client whose query fails with gRPC `code` after `afterMs`: what grpc-js gives when the server's
+   * deadline timer resets the stream (CANCELLED, 1) before the client's own timer fires.
+   */
+  function failingClient(code: number, afterMs: number): { client: Client; deadlines: number[] } {
+    const deadlines: number[] = [];
+    const fake = {
+      withDeadline: (deadline: number, fn: () => Promise<unknown>) => {
+        deadlines.push(deadline);
+        return fn();
+      },
+      workflow: {
+        getHandle: () => ({
+          query: async () => {
+            await sleep(afterMs);
+            throw Object.assign(new Error('Failed to query Workflow'), {
+              name: 'ServiceError',
+              cause: { code, details: 'Call cancelled' },
+            });
+          },
+        }),
+      },
+    };
+    return { client: fake as unknown as Client, deadlines };
+  }
+
+  it("counts the server's CANCEL at the query deadline as no answer in time, like DEADLINE_EXCEEDED", async () => {
+    const { client, deadlines } = failingClient(1, 80);
+    const tree = await getApiTokenTree(client, 'root', { queryTimeout: '50ms' });
+    expect(deadlines).toHaveLength(1);
+    expect(tree.nodes[0]?.unreachable).toMatchObject({ reason: 'no_response' });
+  });
+
+  it('keeps a CANCELLED before the deadline a failed query', async () => {
+    const { client } = failingClient(1, 0);
+    const tree = await getApiTokenTree(client, 'root', { queryTimeout: '5s' });
+    expect(tree.nodes[0]?.unreachable).toMatchObject({
+      reason: 'query_failed',
+      message: 'Failed to query Workflow',
     });
   });
 });
