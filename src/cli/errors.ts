@@ -1,5 +1,5 @@
 import { TokenRelayError } from '../errors.js';
-import { isNoPollerSeen } from '../temporal/errors.js';
+import { grpcStatusOf, isNoPollerSeen } from '../temporal/errors.js';
 
 export type CliErrorCode =
   /** A token file, variable or stdin could not be read or held no token. */
@@ -302,16 +302,6 @@ function fromGrpcStatus(grpc: { code: number; details: string }, err: unknown): 
 }
 
 /** The gRPC status in an error or its causes (Temporal wraps them in ServiceError). */
-function grpcStatusOf(err: unknown): { code: number; details: string } | undefined {
-  let e = err as ErrorLike | undefined;
-  for (let depth = 0; e && typeof e === 'object' && depth < 5; depth++, e = e.cause as ErrorLike) {
-    if (typeof e.code === 'number' && (typeof e.details === 'string' || 'metadata' in e)) {
-      return { code: e.code, details: typeof e.details === 'string' ? e.details : '' };
-    }
-  }
-  return undefined;
-}
-
 function chainText(err: unknown): string {
   const parts: string[] = [];
   let e = err as ErrorLike | undefined;

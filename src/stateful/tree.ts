@@ -4,7 +4,7 @@ import type { Client } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time.js';
 import { TokenRelayError } from '../errors.js';
-import { isNoPollerSeen, ranOutOfDeadline } from '../temporal/errors.js';
+import { grpcStatusOf, isNoPollerSeen, ranOutOfDeadline } from '../temporal/errors.js';
 import { sleep } from '../util/poll.js';
 import { type ApiTokenChildInfo, type ApiTokenInfo, apiTokenInfoQuery } from './messages.js';
 
@@ -389,8 +389,7 @@ function infoReader(client: Client, timeoutMs: number): ApiTokenInfoReader {
     } catch (err) {
       // Only here is the deadline known: the server's CANCEL at the deadline (CANCELLED, 1) means the
       // same as grpc-js's own DEADLINE_EXCEEDED, and must not read as a failed query.
-      const e = err as { code?: unknown; cause?: { code?: unknown } } | undefined;
-      if (ranOutOfDeadline(e?.code ?? e?.cause?.code, deadline)) throw new NoAnswerInTime(err);
+      if (ranOutOfDeadline(grpcStatusOf(err)?.code, deadline)) throw new NoAnswerInTime(err);
       throw err;
     }
   };

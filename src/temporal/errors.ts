@@ -53,3 +53,17 @@ export function isNoPollerSeen(grpcCode: unknown, said: string): boolean {
 export function ranOutOfDeadline(grpcCode: unknown, deadline: number, now: number = Date.now()): boolean {
   return grpcCode === 4 || (grpcCode === 1 && now >= deadline);
 }
+
+/**
+ * The gRPC status (code and the server's words) of a failed call, however deeply the Temporal client
+ * wrapped it (`ServiceError` → cause), or undefined when the failure is not a gRPC status.
+ */
+export function grpcStatusOf(err: unknown): { code: number; details: string } | undefined {
+  let e = err as { code?: unknown; details?: unknown; cause?: unknown } | undefined;
+  for (let depth = 0; e && typeof e === 'object' && depth < 5; depth++, e = e.cause as typeof e) {
+    if (typeof e.code === 'number' && (typeof e.details === 'string' || 'metadata' in e)) {
+      return { code: e.code, details: typeof e.details === 'string' ? e.details : '' };
+    }
+  }
+  return undefined;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isNoPollerSeen, ranOutOfDeadline } from '../../../src/temporal/errors.js';
+import { grpcStatusOf, isNoPollerSeen, ranOutOfDeadline } from '../../../src/temporal/errors.js';
 
 describe('isNoPollerSeen', () => {
   const words = 'no poller seen for task queue recently, worker may be down';
@@ -32,5 +32,27 @@ describe('ranOutOfDeadline', () => {
     expect(ranOutOfDeadline(1, deadline, deadline - 1)).toBe(false);
     expect(ranOutOfDeadline(9, deadline, deadline + 30)).toBe(false);
     expect(ranOutOfDeadline(undefined, deadline, deadline + 30)).toBe(false);
+  });
+});
+
+describe('grpcStatusOf', () => {
+  it("finds the status under the Temporal client's ServiceError", () => {
+    const status = Object.assign(new Error('1 CANCELLED: Call cancelled'), {
+      code: 1,
+      details: 'Call cancelled',
+      metadata: {},
+    });
+    const wrapped = Object.assign(new Error('Failed to query Workflow', { cause: status }), {
+      name: 'ServiceError',
+    });
+    expect(grpcStatusOf(wrapped)).toEqual({ code: 1, details: 'Call cancelled' });
+  });
+
+  it('is undefined for an error without a gRPC status, or with a string code', () => {
+    expect(grpcStatusOf(new Error('plain'))).toBeUndefined();
+    expect(
+      grpcStatusOf(Object.assign(new Error('x'), { code: 'tree.too_large', details: 'd' })),
+    ).toBeUndefined();
+    expect(grpcStatusOf(undefined)).toBeUndefined();
   });
 });
