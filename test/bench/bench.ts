@@ -173,7 +173,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
         calls: sizes.authorizerCalls,
       }),
     );
-    results.treeScaling = await step('treeScaling', () =>
+    const scaling = await step('treeScaling', () =>
       measureTreeScaling(config, {
         fanout: sizes.treeFanout,
         depths: sizes.scalingDepths,
@@ -181,6 +181,12 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
         timeoutMs: sizes.waitTimeoutMs,
       }),
     );
+    results.treeScaling = scaling?.points;
+    if (scaling?.failure) {
+      const { workflows, error } = scaling.failure;
+      results.errors.treeScaling = `${workflows} workflows: ${error}`;
+      log(`treeScaling stopped at ${workflows} workflows: ${error}`);
+    }
   }
   results.durationS = round((Date.now() - started) / 1000);
   return results;

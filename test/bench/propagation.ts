@@ -10,6 +10,7 @@ import { getApiTokenInfo, rotateApiToken, startParent } from '../../src/stateful
 import { apiTokenFingerprint } from '../../src/stateful/fingerprint.js';
 import type { ApiTokenInfo } from '../../src/stateful/messages.js';
 import { connectClient } from '../../src/temporal/connect.js';
+import { grpcStatusOf } from '../../src/temporal/errors.js';
 import { treeIds } from '../integration/fixtures/stateful/harness.js';
 import { BenchError } from './errors.js';
 import { mib } from './memory.js';
@@ -325,7 +326,7 @@ async function waitForTree(
       throw new BenchError(
         'bench.timeout',
         `${pending.length} of ${ids.length} workflows did not reach ${what} within ` +
-          `${timeoutMs / 1000} s (first: ${pending[0]}; last query error: ${String(lastError)})`,
+          `${timeoutMs / 1000} s (first: ${pending[0]}; last query error: ${queryErrorText(lastError)})`,
       );
     }
     let behind = 0;
@@ -412,4 +413,10 @@ export async function cleanUp(client: Client, ids: readonly string[]): Promise<v
       .terminate('benchmark finished')
       .catch(() => {});
   });
+}
+
+/** An error with the gRPC status under the Temporal client's "Failed to query Workflow", which says why. */
+function queryErrorText(err: unknown): string {
+  const status = grpcStatusOf(err);
+  return status ? `${String(err)} (gRPC ${status.code}: ${status.details})` : String(err);
 }

@@ -33,13 +33,28 @@ export interface TreeScalingPoint {
   msPer1000: number;
 }
 
+export interface TreeScalingResult {
+  /** The sizes measured, smallest first, up to the first that failed. */
+  points: TreeScalingPoint[];
+  /** The size that failed and why; the larger sizes after it were not tried. */
+  failure?: { workflows: number; error: string };
+}
+
+/** Measures each depth in turn; a failure stops the sweep but keeps the sizes already measured. */
 export async function measureTreeScaling(
   config: DevConfig,
   options: TreeScalingOptions,
-): Promise<TreeScalingPoint[]> {
+): Promise<TreeScalingResult> {
   const points: TreeScalingPoint[] = [];
-  for (const depth of options.depths) points.push(await measureOne(config, options, depth));
-  return points;
+  for (const depth of options.depths) {
+    try {
+      points.push(await measureOne(config, options, depth));
+    } catch (err) {
+      const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      return { points, failure: { workflows: treeIds('size', options.fanout, depth).length, error } };
+    }
+  }
+  return { points };
 }
 
 async function measureOne(config: DevConfig, options: TreeScalingOptions, depth: number) {
