@@ -17,6 +17,7 @@ import { createInterface } from 'node:readline';
 import { devUpReporter } from '../../src/cli/progress.js';
 import { devDown } from '../../src/devstack/dev-stack.js';
 import { ensureTokenrelayServer } from '../../src/devstack/temporal-install.js';
+import { buildCli, CLI_BUILD_ENV, removeCliBuild } from './cli-build.js';
 import { acquireSlot } from './machine-slots.js';
 import { portBaseFromEnv, TEST_PORT_SPAN } from './ports.js';
 import { testHomeFromEnv } from './test-home.js';
@@ -79,12 +80,12 @@ function vitestBin(): string {
   return join(dirname(manifest), 'vitest.mjs');
 }
 
-function runShard(plan: ShardPlan, extraArgs: string[], children: Set<ChildProcess>) {
+function runShard(plan: ShardPlan, extraArgs: string[], children: Set<ChildProcess>, env: NodeJS.ProcessEnv) {
   const args = [vitestBin(), 'run', '--project', 'integration', ...extraArgs];
   if (plan.count > 1) args.push('--shard', `${plan.index}/${plan.count}`);
   const child = spawn(process.execPath, args, {
     env: {
-      ...process.env,
+      ...env,
       TOKENRELAY_TEST_HOME: plan.home,
       TOKENRELAY_TEST_PORT_BASE: String(plan.portBase),
     },
@@ -116,12 +117,23 @@ async function main(argv: string[]) {
   const named = argv.filter((a) => !a.startsWith('-'));
   // Named files are a developer narrowing the run: one vitest, one stack, as before shards existed.
   const plans = named.length > 0 ? planShards({ ...process.env, TOKENRELAY_TEST_SHARDS: '1' }) : planShards();
-  // Build the server once here; shards starting together would each build it.
+  // Build the server and compile the CLI once here; shards starting together would each do it.
   const report = devUpReporter();
-  await ensureTokenrelayServer({
-    onBuildStart: () => report({ step: 'build' }),
-    onProgress: (progress) => report({ step: 'build', progress }),
-  });
+  const [cliBuild] = await Promise.all([
+    buildCli(`test-cli-${process.pid}`),
+    ensureTokenrelayServer({
+      onBuildStart: () => report({ step: 'build' }),
+      onProgress: (progress) => report({ step: 'build', progress }),
+    }),
+  ]);
+  try {
+    process.exitCode = await runShards(plans, argv, { ...process.env, [CLI_BUILD_ENV]: cliBuild });
+  } finally {
+    await removeCliBuild(cliBuild);
+  }
+}
+
+async function runShards(plans: ShardPlan[], argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const children = new Set<ChildProcess>();
   const interrupted = new AbortController();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -157,7 +169,7 @@ async function main(argv: string[]) {
         return { plan, code: 130, seconds: 0, summary: ['not started (interrupted)'] };
       }
       try {
-        return await runShard(plan, argv, children);
+        return await runShard(plan, argv, children, env);
       } finally {
         await release();
       }
@@ -175,7 +187,7 @@ async function main(argv: string[]) {
       );
     }
   }
-  process.exitCode = results.some((r) => r.code !== 0) ? 1 : 0;
+  return results.some((r) => r.code !== 0) ? 1 : 0;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -33,9 +33,22 @@ describe('bin/tokenrelay.js', () => {
     expect(stdout.trim()).toBe('src');
   });
 
+  it("runs the integration suite's compiled build in a checkout when TOKENRELAY_TEST_CLI_BUILD names it", async () => {
+    const build = join(dir, 'test-build');
+    await mkdir(join(build, 'src', 'cli'), { recursive: true });
+    await writeFile(join(build, 'src', 'cli', 'main.js'), "console.log('test build');\n");
+    const env = { ...process.env, TOKENRELAY_TEST_CLI_BUILD: build };
+    const { stdout } = await run(process.execPath, [join(dir, 'bin', 'tokenrelay.js')], { env });
+    expect(stdout.trim()).toBe('test build');
+  });
+
   it('runs the compiled CLI in an installed package, which has no src/', async () => {
     await rm(join(dir, 'src'), { recursive: true });
     const { stdout } = await run(process.execPath, [join(dir, 'bin', 'tokenrelay.js')]);
     expect(stdout.trim()).toBe('dist');
+    // The test build is for checkouts only: an installed package always runs its own dist/.
+    const env = { ...process.env, TOKENRELAY_TEST_CLI_BUILD: join(dir, 'test-build') };
+    const installed = await run(process.execPath, [join(dir, 'bin', 'tokenrelay.js')], { env });
+    expect(installed.stdout.trim()).toBe('dist');
   });
 });
