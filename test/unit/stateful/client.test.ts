@@ -282,6 +282,15 @@ describe('the plaintext guard', () => {
     });
   });
 
+  it('never counts a compress-only codec as encrypting, whatever the random probe (regression)', async () => {
+    // With a 64-byte probe deflate bit-shifted it out of sight for ~3 in 10,000 probes; 10,000 fresh
+    // probes catch that more than 9 times in 10.
+    const gzip = transforming('binary/gzip', (d) => deflateRawSync(d));
+    let passed = 0;
+    for (let i = 0; i < 10_000; i++) if ((await probePayloadCodecs([gzip])).encrypts) passed++;
+    expect(passed).toBe(0);
+  });
+
   it('names the codecs it found in the refusal', async () => {
     class GzipCodec implements PayloadCodec {
       async encode(payloads: Payload[]) {
