@@ -9,12 +9,14 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const source = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 const testBuild = process.env.TOKENRELAY_TEST_CLI_BUILD;
-if (existsSync(source) && testBuild) {
-  await import(pathToFileURL(join(testBuild, 'src', 'cli', 'main.js')).href);
-} else if (existsSync(source)) {
-  const { register } = await import('tsx/esm/api');
-  register();
-  await import(new URL('../src/cli/main.ts', import.meta.url).href);
+if (existsSync(source)) {
+  if (testBuild) {
+    await import(pathToFileURL(join(testBuild, 'src', 'cli', 'main.js')).href);
+  } else {
+    const { register } = await import('tsx/esm/api');
+    register();
+    await import(new URL('../src/cli/main.ts', import.meta.url).href);
+  }
 } else {
   await import(new URL('../dist/src/cli/main.js', import.meta.url).href);
 }

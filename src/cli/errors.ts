@@ -301,7 +301,6 @@ function fromGrpcStatus(grpc: { code: number; details: string }, err: unknown): 
   }
 }
 
-/** The gRPC status in an error or its causes (Temporal wraps them in ServiceError). */
 function chainText(err: unknown): string {
   const parts: string[] = [];
   let e = err as ErrorLike | undefined;
