@@ -4,6 +4,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { DevConfig } from '../../src/devstack/dev-config.js';
 import { measureAuthorizerCost } from './authorizer-cost.js';
+import { errorText } from './errors.js';
 import { measureHotPath } from './hot-path.js';
 import { measureIssuer } from './issuer-load.js';
 import { measurePropagation } from './propagation.js';
@@ -110,7 +111,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
       log(`${name} done in ${((Date.now() - t) / 1000).toFixed(1)} s`);
       return value;
     } catch (err) {
-      results.errors[name] = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      results.errors[name] = errorText(err);
       log(`${name} failed: ${results.errors[name]}`);
       return undefined;
     }

@@ -15,3 +15,8 @@ export class BenchError extends Error {
     this.code = code;
   }
 }
+
+/** How a failed measurement is recorded in the results: `Name: message`. */
+export function errorText(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}

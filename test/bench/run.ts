@@ -15,6 +15,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { devDown, devUp } from '../../src/devstack/dev-stack.js';
 import { fullSizes, quickSizes, runBench } from './bench.js';
+import { errorText } from './errors.js';
 import {
   type IssuerTransportResult,
   measureIssuerTransports,
@@ -71,7 +72,7 @@ try {
         `issuerTransports done: HTTPS ${issuerTransports.https.keepAlive.tokensPerSecond} tokens/s, HTTP ${issuerTransports.http.keepAlive.tokensPerSecond} tokens/s`,
       );
   } catch (err) {
-    transportError = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    transportError = errorText(err);
     log(`issuerTransports failed: ${transportError}`);
   }
   const markdown =

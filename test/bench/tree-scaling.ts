@@ -8,6 +8,7 @@ import { type DevConfig, devCodec, devTls, devToken } from '../../src/devstack/d
 import { rotateApiToken, startParent } from '../../src/stateful/client.js';
 import { connectClient } from '../../src/temporal/connect.js';
 import { treeIds } from '../integration/fixtures/stateful/harness.js';
+import { errorText } from './errors.js';
 import { benchRotation, cleanUp, timeRotation, waitForVersion } from './propagation.js';
 import { msSince, round } from './stats.js';
 import { startWorkerProcess } from './worker-process.js';
@@ -50,7 +51,7 @@ export async function measureTreeScaling(
     try {
       points.push(await measureOne(config, options, depth));
     } catch (err) {
-      const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      const error = errorText(err);
       return { points, failure: { workflows: treeIds('size', options.fanout, depth).length, error } };
     }
   }
