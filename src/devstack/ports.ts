@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { DevStackError } from './errors.js';
 
@@ -63,4 +64,40 @@ export async function assertPortsFree(ports: Array<{ port: number; role: string 
       );
     }
   }
+}
+
+/** A closed range of ports, `low` … `high`. */
+export interface PortRange {
+  low: number;
+  high: number;
+}
+
+/** Linux's range when its file cannot be read; other systems use IANA's dynamic range. */
+const LINUX_DEFAULT_EPHEMERAL: PortRange = { low: 32768, high: 60999 };
+const IANA_EPHEMERAL: PortRange = { low: 49152, high: 65535 };
+
+/**
+ * Where the kernel picks the source port of an outgoing connection. A server told to listen on a fixed
+ * port inside this range can find it taken by any client connection of the moment (seen in a test run:
+ * the bench's server failed to bind a port an unrelated loopback connection held), so fixed ports
+ * belong below it. Linux's live setting when `platform` is Linux and the file reads, else a default.
+ */
+export function ephemeralPortRange(
+  platform: NodeJS.Platform = process.platform,
+  readRangeFile: () => string = () => readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8'),
+): PortRange {
+  if (platform !== 'linux') return IANA_EPHEMERAL;
+  try {
+    const [low, high] = readRangeFile().trim().split(/\s+/).map(Number);
+    if (Number.isInteger(low) && Number.isInteger(high) && low! > 0 && high! >= low!)
+      return { low: low!, high: high! };
+  } catch {
+    // No /proc (a container without it): the kernel's default is the best guess.
+  }
+  return LINUX_DEFAULT_EPHEMERAL;
+}
+
+/** Whether any port of `ports` can also be handed out as a source port (see {@link ephemeralPortRange}). */
+export function overlapsEphemeral(ports: PortRange, ephemeral: PortRange = ephemeralPortRange()): boolean {
+  return ports.low <= ephemeral.high && ports.high >= ephemeral.low;
 }

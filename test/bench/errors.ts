@@ -1,6 +1,8 @@
 /** Why a benchmark step could not produce its figure. */
 export type BenchErrorCode =
   | 'bench.timeout'
+  /** A port setting the bench cannot use safely. */
+  | 'bench.ports'
   | 'bench.worker_failed'
   | 'bench.server_failed'
   | 'bench.unexpected_response';

@@ -8,14 +8,15 @@
 //          --only <a,b>  only these measurements (hotPath, refreshContention, issuer, workerThroughput,
 //                        propagation, authorizerCost, treeScaling, issuerTransports); the table shows those rows
 // Environment: TOKENRELAY_BENCH_HOME (default .tokenrelay/bench-stack), TOKENRELAY_BENCH_PORT_BASE
-// (default 47700), TOKENRELAY_BENCH_PLAIN_PORT_BASE (the plain reference server's ports are this
+// (default 15000), TOKENRELAY_BENCH_PLAIN_PORT_BASE (the plain reference server's ports are this
 // + 33 … + 90; default the stack's base + 400).
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { devDown, devUp } from '../../src/devstack/dev-stack.js';
+import { ephemeralPortRange, overlapsEphemeral } from '../../src/devstack/ports.js';
 import { fullSizes, quickSizes, runBench } from './bench.js';
-import { errorText } from './errors.js';
+import { BenchError, errorText } from './errors.js';
 import {
   type IssuerTransportResult,
   measureIssuerTransports,
@@ -33,11 +34,26 @@ const { values: args } = parseArgs({
   },
 });
 const root = resolve(process.env.TOKENRELAY_BENCH_HOME ?? '.tokenrelay/bench-stack');
-const portBase = Number(process.env.TOKENRELAY_BENCH_PORT_BASE ?? 47700);
+const portBase = Number(process.env.TOKENRELAY_BENCH_PORT_BASE ?? 15000);
 const plainPortBase = Number(process.env.TOKENRELAY_BENCH_PLAIN_PORT_BASE ?? portBase + 400);
 // The second secured server of measurement 7 takes a whole dev port plan (base … base + 183).
 const defaultAuthorizerPortBase = portBase + 600;
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+// Fixed ports inside the kernel's ephemeral range can be held by any client connection of the moment.
+const ephemeral = ephemeralPortRange();
+if (
+  overlapsEphemeral(
+    { low: Math.min(portBase, plainPortBase), high: defaultAuthorizerPortBase + 199 },
+    ephemeral,
+  )
+) {
+  throw new BenchError(
+    'bench.ports',
+    `the bench's ports (${portBase} … ${defaultAuthorizerPortBase + 199}) reach into ${ephemeral.low} … ` +
+      `${ephemeral.high}, where this machine picks client connections' source ports; set ` +
+      'TOKENRELAY_BENCH_PORT_BASE (and TOKENRELAY_BENCH_PLAIN_PORT_BASE) lower',
+  );
+}
 
 log(`dev stack at ${root}, port base ${portBase}`);
 const { config, reused } = await devUp({ root, portBase, reset: args.reset });

@@ -8,8 +8,8 @@
 //   TOKENRELAY_SOAK_MINUTES=3 TOKENRELAY_SOAK_FAULT_EVERY_SECONDS=40 npx tsx test/faults/soak.ts
 //
 // Environment: TOKENRELAY_SOAK_MINUTES (30), TOKENRELAY_SOAK_FAULT_EVERY_SECONDS (120),
-// TOKENRELAY_SOAK_PORT_BASE (the test suite's TOKENRELAY_TEST_PORT_BASE, 27200 by default, + 2400: just
-// past every port the suite uses, so a soak and the suite of one checkout run side by side), TOKENRELAY_SOAK_HOME (.tokenrelay/soak), TOKENRELAY_SOAK_TREES
+// TOKENRELAY_SOAK_PORT_BASE (16000: below the dev stack's 17200 and the test suite's 20000, and below the
+// kernel's ephemeral range, so a soak, the dev stack and the suite run side by side), TOKENRELAY_SOAK_HOME (.tokenrelay/soak), TOKENRELAY_SOAK_TREES
 // (concurrent tree loops, 2), TOKENRELAY_SOAK_ROTATION (1: scheduled rotation on, 0: off).
 //
 // Scheduled rotation (issue 16): a steady tree of 1 + 3 + 9 lives for the whole soak and is rotated
@@ -53,11 +53,7 @@ import {
 
 const minutes = Number(process.env.TOKENRELAY_SOAK_MINUTES ?? 30);
 const faultEveryMs = Number(process.env.TOKENRELAY_SOAK_FAULT_EVERY_SECONDS ?? 120) * 1000;
-// test/support/ports.ts's base and span (DEFAULT_TEST_PORT_BASE, TEST_PORT_SPAN); not imported, since that
-// module needs vitest and this runs as a plain script.
-const portBase = Number(
-  process.env.TOKENRELAY_SOAK_PORT_BASE ?? Number(process.env.TOKENRELAY_TEST_PORT_BASE ?? 27200) + 2400,
-);
+const portBase = Number(process.env.TOKENRELAY_SOAK_PORT_BASE ?? 16000);
 const root = resolve(process.env.TOKENRELAY_SOAK_HOME ?? '.tokenrelay/soak');
 const treeLoops = Number(process.env.TOKENRELAY_SOAK_TREES ?? 2);
 const TOKEN_LIFETIME_S = 10;

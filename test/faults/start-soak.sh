@@ -4,16 +4,16 @@
 # five minutes. At the end: the schedule's describe, the tree, and whether any call was refused after
 # the tour (the tour's own probe of the revoked v1 is the one refusal in its baseline).
 #
-#   test/faults/start-soak.sh                          # 60 minutes, ./.tokenrelay/start-soak, ports 38200+
+#   test/faults/start-soak.sh                          # 60 minutes, ./.tokenrelay/start-soak, ports 16400+
 #   TOKENRELAY_SOAK_MINUTES=10 test/faults/start-soak.sh
 #
 # Environment: TOKENRELAY_SOAK_MINUTES (60), TOKENRELAY_SOAK_HOME (.tokenrelay/start-soak),
-# TOKENRELAY_SOAK_PORT_BASE (38200). The stack is left running for a look around: stop it with
+# TOKENRELAY_SOAK_PORT_BASE (16400). The stack is left running for a look around: stop it with
 # `TOKENRELAY_HOME=<home> npx tokenrelay dev down`. Exits 1 when a call was refused after the tour.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export TOKENRELAY_HOME="${TOKENRELAY_SOAK_HOME:-.tokenrelay/start-soak}"
-export TOKENRELAY_PORT_BASE="${TOKENRELAY_SOAK_PORT_BASE:-38200}"
+export TOKENRELAY_PORT_BASE="${TOKENRELAY_SOAK_PORT_BASE:-16400}"
 minutes="${TOKENRELAY_SOAK_MINUTES:-60}"
 out="$TOKENRELAY_HOME/soak"
 mkdir -p "$out"

@@ -22,7 +22,7 @@ import { until } from '../support/wait.js';
 
 const root = inject('devRoot');
 /**
- * Its own issuer's port, from the suite's port plan (TOKENRELAY_TEST_PORT_BASE + 2200, + 1 and + 2 for
+ * Its own issuer's port, from the suite's port plan (TOKENRELAY_TEST_PORT_BASE + 1000, + 1 and + 2 for
  * the HTTPS pair); `TOKENRELAY_FAULTS_ISSUER_PORT` overrides it, 0 picks free ones.
  */
 const PORT = Number(process.env.TOKENRELAY_FAULTS_ISSUER_PORT ?? testPort('hostileIssuer'));

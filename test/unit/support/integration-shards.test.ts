@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { acquireSlot } from '../../support/machine-slots.js';
+import { TEST_PORT_SPAN } from '../../support/ports.js';
 import { defaultShards, planShards, summaryLine } from '../../support/run-integration.js';
 import { DEFAULT_SECONDS, expectedSeconds, splitByTime } from '../../support/shard-split.js';
 import { until } from '../../support/wait.js';
@@ -48,11 +49,11 @@ describe('planShards', () => {
   it('gives each shard its own state folder and a port range of its own', () => {
     const plans = planShards({
       TOKENRELAY_TEST_SHARDS: '3',
-      TOKENRELAY_TEST_PORT_BASE: '30000',
+      TOKENRELAY_TEST_PORT_BASE: '24000',
       TOKENRELAY_TEST_HOME: '/tmp/s',
     });
     expect(plans.map((p) => p.home)).toEqual(['/tmp/s/shard-1', '/tmp/s/shard-2', '/tmp/s/shard-3']);
-    expect(plans.map((p) => p.portBase)).toEqual([30000, 32400, 34800]);
+    expect(plans.map((p) => p.portBase)).toEqual([24000, 25200, 26400]);
   });
 
   it('keeps the plain state folder for a single shard', () => {
@@ -64,8 +65,30 @@ describe('planShards', () => {
   it('names the variable to fix when a value is out of range', () => {
     expect(() => planShards({ TOKENRELAY_TEST_SHARDS: 'many' })).toThrow(/TOKENRELAY_TEST_SHARDS/);
     expect(() => planShards({ TOKENRELAY_TEST_SHARDS: '3', TOKENRELAY_TEST_PORT_BASE: '60000' })).toThrow(
-      /TOKENRELAY_TEST_PORT_BASE must be at most .* for 3 shards/,
+      /TOKENRELAY_TEST_PORT_BASE must be an integer from 1024 to/,
     );
+    expect(() => planShards({ TOKENRELAY_TEST_PORT_BASE: 'x' })).toThrow(/got x/);
+  });
+
+  it('keeps every shard below the ephemeral range, where a client connection can hold a port', () => {
+    const ephemeral = { low: 32768, high: 60999 };
+    const env = { TOKENRELAY_TEST_SHARDS: '3', TOKENRELAY_TEST_PORT_BASE: '29168' };
+    // 29168 + 3 × 1200 = 32768: the last shard's last port is 32767, the highest allowed.
+    expect(planShards(env, ephemeral).at(-1)?.portBase).toBe(31568);
+    // One port more and the third shard's last port is the range's first.
+    expect(() => planShards({ ...env, TOKENRELAY_TEST_PORT_BASE: '29169' }, ephemeral)).toThrow(
+      /from 1024 to 29168, got 29169: 3 stack\(s\) take 1200 ports each.*below 32768/,
+    );
+    // Above the range is just as safe (a kernel configured low).
+    expect(planShards(env, { low: 10000, high: 20000 })[0]?.portBase).toBe(29168);
+  });
+
+  it('fits the default shards and the second and third checkouts the README suggests below Linux default range', () => {
+    const ephemeral = { low: 32768, high: 60999 };
+    for (const base of [undefined, '24000', '28000']) {
+      const plans = planShards({ TOKENRELAY_TEST_SHARDS: '3', TOKENRELAY_TEST_PORT_BASE: base }, ephemeral);
+      expect(plans.at(-1)!.portBase + TEST_PORT_SPAN - 1).toBeLessThan(ephemeral.low);
+    }
   });
 });
 
