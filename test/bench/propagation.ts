@@ -12,6 +12,7 @@ import type { ApiTokenInfo } from '../../src/stateful/messages.js';
 import { connectClient } from '../../src/temporal/connect.js';
 import { grpcStatusOf } from '../../src/temporal/errors.js';
 import { treeIds } from '../integration/fixtures/stateful/harness.js';
+import { persistenceRequests, sumMetric } from '../support/metrics.js';
 import { BenchError } from './errors.js';
 import { mib } from './memory.js';
 import { median, msSince, round, runPool, sleep } from './stats.js';
@@ -83,6 +84,12 @@ export interface RotationTiming {
   confirmedMs: number;
   /** History events a rotation added, per workflow (mean over the rotations). */
   eventsPerWorkflow: number;
+  /**
+   * Workflow-state writes (the server's `UpdateWorkflowExecution` persistence calls) a rotation cost,
+   * per workflow (mean over the rotations): what a single-writer store serialises, so the figure that
+   * bounds the rotation's time on this stack's server.
+   */
+  writesPerWorkflow: number;
 }
 
 /** One rotation's figures, before {@link combine} takes the median over the runs. */
@@ -140,6 +147,7 @@ export async function measurePropagation(
       config.codec.keys,
     );
     const c = client;
+    const writes = historyWritesOf(config);
     const start = (workflowId: string, input: BenchNodeInput) =>
       startParent(c, 'benchNode', { taskQueue, workflowId, input, apiToken: first });
     const wait = (targets: readonly string[], version: number) =>
@@ -176,14 +184,14 @@ export async function measurePropagation(
       const next = (await source.getToken()).token;
       const rotateTree = async () => {
         treeRuns.push(
-          await timeRotation(c, ids, options.timeoutMs, () =>
+          await timeRotation(c, ids, options.timeoutMs, writes, () =>
             rotateApiToken(c, ids[0] as string, next, benchRotation),
           ),
         );
       };
       const rotateEach = async () => {
         directRuns.push(
-          await timeRotation(c, flatIds, options.timeoutMs, async () => {
+          await timeRotation(c, flatIds, options.timeoutMs, writes, async () => {
             const sent = process.hrtime.bigint();
             await runPool(flatIds, options.signalConcurrency, (id) =>
               rotateApiToken(c, id, next, benchRotation),
@@ -247,17 +255,23 @@ function combine(runs: readonly RotationRun[]): RotationTiming {
     observedMs: round(median(runs.map((r) => r.observedMs))),
     confirmedMs: round(median(runs.map((r) => r.confirmedMs))),
     eventsPerWorkflow: round(runs.reduce((sum, r) => sum + r.eventsPerWorkflow, 0) / runs.length, 2),
+    writesPerWorkflow: round(runs.reduce((sum, r) => sum + r.writesPerWorkflow, 0) / runs.length, 2),
   };
 }
 
-/** Rotates with `rotate`, waits until every id holds the next version, and measures what it took. */
+/**
+ * Rotates with `rotate`, waits until every id holds the next version, and measures what it took.
+ * `historyWrites` reads the server's running count of workflow-state writes (see {@link historyWritesOf}).
+ */
 export async function timeRotation(
   client: Client,
   ids: readonly string[],
   timeoutMs: number,
+  historyWrites: () => Promise<number>,
   rotate: () => Promise<void>,
 ): Promise<RotationRun> {
   const before = await historyLength(client, ids);
+  const writesBefore = await historyWrites();
   const version = (await getApiTokenInfo(client, ids[0] as string)).version + 1;
   const t0 = Date.now();
   const started = process.hrtime.bigint();
@@ -272,13 +286,29 @@ export async function timeRotation(
   // Parents record the last child's signal acknowledgement in one more workflow task after it settled.
   await sleep(1_000);
   const after = await historyLength(client, ids);
+  // The server publishes its counters about once a second.
+  await sleep(METRICS_INTERVAL_MS);
+  const writes = (await historyWrites()) - writesBefore;
   return {
     reached: [...infos.values()].filter((info) => info.version >= version).length,
     settledMs: round(settledAt - t0),
     observedMs: round(observedMs),
     confirmedMs: round(confirmedMs),
     eventsPerWorkflow: round((after - before) / ids.length, 2),
+    writesPerWorkflow: round(writes / ids.length, 2),
   };
+}
+
+/** A little more than the server's metrics reporting interval (1 s). */
+const METRICS_INTERVAL_MS = 1_500;
+
+/**
+ * Reads the server's count of workflow-state writes in `config`'s namespace: one per transaction on a
+ * workflow (a signal recorded, a workflow task started or completed, a signal's delivery confirmed).
+ */
+export function historyWritesOf(config: DevConfig): () => Promise<number> {
+  const matcher = persistenceRequests(config.temporal.namespace, 'UpdateWorkflowExecution');
+  return () => sumMetric(config.temporal.metricsUrl, matcher);
 }
 
 /**

@@ -135,6 +135,12 @@ export function renderMarkdown(r: BenchResults): string {
       '',
     ]);
     rows.push([
+      '4 Server workflow-state writes per workflow per rotation',
+      `tree: ${n(p.tree.writesPerWorkflow, 2)}`,
+      `direct: ${n(p.direct.writesPerWorkflow, 2)}`,
+      x(round(p.tree.writesPerWorkflow / p.direct.writesPerWorkflow, 2)),
+    ]);
+    rows.push([
       '4 … until every child confirmed holding it (acks)',
       `${ms(p.tree.confirmedMs)} (observed)`,
       `held by all (observed): ${ms(p.tree.observedMs)}`,
@@ -152,7 +158,7 @@ export function renderMarkdown(r: BenchResults): string {
   for (const point of r.treeScaling ?? []) {
     rows.push([
       `4 Scaling: one rotation through ${n(point.workflows)} workflows`,
-      `${ms(point.settledMs)} (${n(point.msPer1000)} ms per 1,000; confirmed ${ms(point.confirmedMs)})`,
+      `${ms(point.settledMs)} (${n(point.msPer1000)} ms per 1,000; confirmed ${ms(point.confirmedMs)}; ${n(point.writesPerWorkflow, 2)} writes per workflow)`,
       first && first !== point ? `${n(first.workflows)} workflows: ${ms(first.settledMs)}` : 'smallest tree',
       first && first !== point ? x(round(point.settledMs / first.settledMs, 2)) : '',
     ]);

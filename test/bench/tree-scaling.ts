@@ -9,7 +9,7 @@ import { rotateApiToken, startParent } from '../../src/stateful/client.js';
 import { connectClient } from '../../src/temporal/connect.js';
 import { treeIds } from '../integration/fixtures/stateful/harness.js';
 import { errorText } from './errors.js';
-import { benchRotation, cleanUp, timeRotation, waitForVersion } from './propagation.js';
+import { benchRotation, cleanUp, historyWritesOf, timeRotation, waitForVersion } from './propagation.js';
 import { msSince, round } from './stats.js';
 import { startWorkerProcess } from './worker-process.js';
 
@@ -30,6 +30,8 @@ export interface TreeScalingPoint {
   /** As `settledMs`, until every parent had every child's confirmation. */
   confirmedMs: number;
   eventsPerWorkflow: number;
+  /** Workflow-state writes per workflow (see `RotationTiming.writesPerWorkflow`). */
+  writesPerWorkflow: number;
   /** Settled time per 1,000 workflows: flat when the cost grows linearly. */
   msPer1000: number;
 }
@@ -102,7 +104,7 @@ async function measureOne(config: DevConfig, options: TreeScalingOptions, depth:
     await waitForVersion(c, ids, 1, options.timeoutMs);
     const treeStartMs = msSince(started);
     const next = (await source.getToken()).token;
-    const rotation = await timeRotation(c, ids, options.timeoutMs, () =>
+    const rotation = await timeRotation(c, ids, options.timeoutMs, historyWritesOf(config), () =>
       rotateApiToken(c, ids[0] as string, next, benchRotation),
     );
     return {
@@ -111,6 +113,7 @@ async function measureOne(config: DevConfig, options: TreeScalingOptions, depth:
       settledMs: rotation.settledMs,
       confirmedMs: rotation.confirmedMs,
       eventsPerWorkflow: rotation.eventsPerWorkflow,
+      writesPerWorkflow: rotation.writesPerWorkflow,
       msPer1000: round((rotation.settledMs / ids.length) * 1000),
     };
   } finally {

@@ -13,6 +13,7 @@ import {
   RefreshingToken,
   type RefreshingTokenOptions,
 } from '../../src/index.js';
+import { sumMetric } from './metrics.js';
 import { until } from './wait.js';
 
 /** The shared stack's config (test/integration/global-setup.ts brings the stack up). */
@@ -181,15 +182,6 @@ export async function serverMetricsCaughtUp(config: DevConfig): Promise<void> {
   );
   if (code !== 'ok') throw new Error(`the metrics probe call failed with gRPC code ${code}`);
   await until(async () => (await requests()) > before, "the Temporal server's metrics to show a new request");
-}
-
-async function sumMetric(url: string, metric: RegExp): Promise<number> {
-  const text = await (await fetch(url)).text();
-  let total = 0;
-  for (const line of text.split('\n')) {
-    if (metric.test(line)) total += Number(line.split(' ').at(-1));
-  }
-  return total;
 }
 
 /** Whether nothing accepts TCP connections at `address` (`host:port`) right now. */
