@@ -45,6 +45,15 @@ import { ApiTokenState, type HeldApiToken, isEnvelope, isFutureVersion } from '.
 export const HANDOFF_PATCH_ID = 'tokenrelay-apiToken-handoff';
 
 /**
+ * The `patched()` id of a fix to coalescing: a rotation that arrives while another one's window is
+ * open leaves the handing down to that window. Before it, every such rotation handed its token down
+ * at once, so a burst travelled the tree twice (once from the second rotation, once after the
+ * window). Histories without its marker replay the old way. Never remove it while such histories
+ * may still be replayed.
+ */
+export const COALESCE_JOIN_PATCH_ID = 'tokenrelay-apiToken-coalesce-join';
+
+/**
  * How long a workflow that took a raw rotation waits before handing it down, by default. Rotations
  * that arrive meanwhile replace it, so a burst travels the tree once, as its newest token. Small next
  * to any token lifetime; costs one timer in the rotated workflow, none below it.
@@ -376,8 +385,7 @@ export abstract class StatefulWorkflow<I = void, R = void> {
       if (outcome.reason === 'envelope_refused') this.#requestAck();
       return;
     }
-    await this.#coalesce();
-    this.#kick();
+    if (await this.#coalesce()) this.#kick();
   }
 
   /**
@@ -386,14 +394,19 @@ export abstract class StatefulWorkflow<I = void, R = void> {
    * more window, up to {@link MAX_COALESCE_WINDOWS} in all, and the first one's kick hands down
    * whatever is newest by then. Rotations sent one after another, each awaited, are often more than a
    * window apart on a busy cluster; the cap keeps a steady stream from holding the tree back.
+   *
+   * Resolves true when the caller should hand the token down now: it owned the window (which has
+   * ended) or there was none. A rotation that joined an open window gets false: the window's owner
+   * sends whatever is newest when it ends.
    */
-  async #coalesce(): Promise<void> {
+  async #coalesce(): Promise<boolean> {
     // A workflow with nobody to hand the token to (a leaf) has nothing to coalesce: no timer.
-    if (this.#coalesceRotationsMs <= 0 || !this.#children.anyOptedIn()) return;
+    if (this.#coalesceRotationsMs <= 0 || !this.#children.anyOptedIn()) return true;
     if (this.#coalescing) {
-      // The first rotation's pending kick will send this token too.
+      // The first rotation's pending kick will send this token too. Histories recorded before the
+      // fix handed it down at once here, and replay that way.
       this.#coalesceExtended = true;
-      return;
+      return !patched(COALESCE_JOIN_PATCH_ID);
     }
     this.#coalescing = true;
     try {
@@ -409,6 +422,7 @@ export abstract class StatefulWorkflow<I = void, R = void> {
     } finally {
       this.#coalescing = false;
     }
+    return true;
   }
 
   /** A handoff from the parent (or a forgery, on a server that lets reserved signals through). */

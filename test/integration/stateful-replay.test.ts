@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_TOKEN_ACK_SIGNAL, API_TOKEN_HANDOFF_SIGNAL } from '../../src/stateful/messages.js';
+import { COALESCE_JOIN_PATCH_ID, HANDOFF_PATCH_ID } from '../../src/stateful/stateful-workflow.js';
 import { fixturesDir, loadHistories, replay, replayFailures } from '../replay/replay.js';
 import { devConfig } from '../support/stack.js';
 import { type StatefulHarness, statefulHarness } from './fixtures/stateful/harness.js';
@@ -72,6 +73,15 @@ describe('histories of the current StatefulWorkflow', () => {
     expect(sentBy('c0')).not.toContain(API_TOKEN_ACK_SIGNAL);
     expect(sentBy('c0.c0-leaf')).toContain(API_TOKEN_ACK_SIGNAL);
     expect(sentBy('root-run1')).toContain(API_TOKEN_HANDOFF_SIGNAL);
+    // The burst joined a coalescing window, so the recording covers that path (and its patch).
+    const patchesOf = (file: string) =>
+      histories
+        .find((x) => x.name.endsWith(`/${file}.json`))!
+        .history.events!.flatMap((e) => {
+          const data = e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data;
+          return data ? [(JSON.parse(Buffer.from(data).toString()) as { id: string }).id] : [];
+        });
+    expect(patchesOf('root-run2')).toEqual([HANDOFF_PATCH_ID, COALESCE_JOIN_PATCH_ID]);
 
     expect(replayFailures(await replay(histories))).toEqual([]);
   }, 300_000);
