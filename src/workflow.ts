@@ -39,7 +39,7 @@ export {
   type TreeRotationReport,
 } from './stateful/rotation/types.js';
 export {
-  COALESCE_JOIN_PATCH_ID,
+  COALESCE_ONCE_PATCH_ID,
   DEFAULT_COALESCE_ROTATIONS_MS,
   HANDOFF_PATCH_ID,
   isStatefulWorkflow,

@@ -45,13 +45,13 @@ import { ApiTokenState, type HeldApiToken, isEnvelope, isFutureVersion } from '.
 export const HANDOFF_PATCH_ID = 'tokenrelay-apiToken-handoff';
 
 /**
- * The `patched()` id of a fix to coalescing: a rotation that arrives while another one's window is
- * open leaves the handing down to that window. Before it, every such rotation handed its token down
- * at once, so a burst travelled the tree twice (once from the second rotation, once after the
- * window). Histories without its marker replay the old way. Never remove it while such histories
- * may still be replayed.
+ * The `patched()` id of coalescing once per burst: a rotation that arrives while another one's window
+ * is open only replaces the held token, and the window's owner hands down the newest when it ends.
+ * Before it, every such rotation handed its token down at once (so a burst travelled the tree twice)
+ * and extended the window by one more step, up to four. Histories without its marker replay the old
+ * way. Never remove it while such histories may still be replayed.
  */
-export const COALESCE_JOIN_PATCH_ID = 'tokenrelay-apiToken-coalesce-join';
+export const COALESCE_ONCE_PATCH_ID = 'tokenrelay-apiToken-coalesce-once';
 
 /**
  * How long a workflow that took a raw rotation waits before handing it down, by default. Rotations
@@ -60,7 +60,10 @@ export const COALESCE_JOIN_PATCH_ID = 'tokenrelay-apiToken-coalesce-join';
  */
 export const DEFAULT_COALESCE_ROTATIONS_MS = 500;
 
-/** A burst's wait ends after this many windows even if rotations keep arriving (2 s by default). */
+/**
+ * Histories recorded before {@link COALESCE_ONCE_PATCH_ID}: a burst's wait ended after this many
+ * windows even if rotations kept arriving.
+ */
 const MAX_COALESCE_WINDOWS = 4;
 
 /** Options of {@link StatefulWorkflow.workflow}. */
@@ -70,8 +73,10 @@ export interface StatefulWorkflowOptions {
   /**
    * How long a raw `apiToken` rotation waits before it is handed to the children, so that rotations
    * arriving meanwhile travel as one (default {@link DEFAULT_COALESCE_ROTATIONS_MS}; 0 hands each
-   * one down at once). Each rotation arriving during the wait extends it by this much, four times
-   * this at most. Handoffs from a parent are passed on at once whatever this says.
+   * one down at once). A rotation arriving during the wait only replaces the token the wait will
+   * hand down. Handoffs from a parent are passed on at once whatever this says. Temporal fires a
+   * timer this short after about a second (measured on the dev server), which is the wait's real
+   * length.
    */
   coalesceRotationsMs?: number;
 }
@@ -389,24 +394,22 @@ export abstract class StatefulWorkflow<I = void, R = void> {
   }
 
   /**
-   * Waits out the coalescing window once per burst: the first rotation of a burst sleeps, the ones
-   * arriving meanwhile return at once (their token replaced the held one) and extend the wait by one
-   * more window, up to {@link MAX_COALESCE_WINDOWS} in all, and the first one's kick hands down
-   * whatever is newest by then. Rotations sent one after another, each awaited, are often more than a
-   * window apart on a busy cluster; the cap keeps a steady stream from holding the tree back.
+   * Waits out the coalescing window once per burst: the first rotation of a burst sleeps, and its
+   * kick hands down whatever is newest when the window ends; the ones arriving meanwhile return at
+   * once (their token replaced the held one) and hand nothing down themselves.
    *
    * Resolves true when the caller should hand the token down now: it owned the window (which has
-   * ended) or there was none. A rotation that joined an open window gets false: the window's owner
-   * sends whatever is newest when it ends.
+   * ended) or there was none. A rotation that joined an open window gets false.
    */
   async #coalesce(): Promise<boolean> {
     // A workflow with nobody to hand the token to (a leaf) has nothing to coalesce: no timer.
     if (this.#coalesceRotationsMs <= 0 || !this.#children.anyOptedIn()) return true;
     if (this.#coalescing) {
-      // The first rotation's pending kick will send this token too. Histories recorded before the
-      // fix handed it down at once here, and replay that way.
+      if (patched(COALESCE_ONCE_PATCH_ID)) return false;
+      // Histories recorded before the patch: a joining rotation extended the window by one more
+      // step (up to MAX_COALESCE_WINDOWS) and handed its token down at once.
       this.#coalesceExtended = true;
-      return !patched(COALESCE_JOIN_PATCH_ID);
+      return true;
     }
     this.#coalescing = true;
     try {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_TOKEN_ACK_SIGNAL, API_TOKEN_HANDOFF_SIGNAL } from '../../src/stateful/messages.js';
-import { COALESCE_JOIN_PATCH_ID, HANDOFF_PATCH_ID } from '../../src/stateful/stateful-workflow.js';
+import { COALESCE_ONCE_PATCH_ID, HANDOFF_PATCH_ID } from '../../src/stateful/stateful-workflow.js';
 import { fixturesDir, loadHistories, replay, replayFailures } from '../replay/replay.js';
 import { devConfig } from '../support/stack.js';
 import { type StatefulHarness, statefulHarness } from './fixtures/stateful/harness.js';
@@ -81,7 +81,7 @@ describe('histories of the current StatefulWorkflow', () => {
           const data = e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data;
           return data ? [(JSON.parse(Buffer.from(data).toString()) as { id: string }).id] : [];
         });
-    expect(patchesOf('root-run2')).toEqual([HANDOFF_PATCH_ID, COALESCE_JOIN_PATCH_ID]);
+    expect(patchesOf('root-run2')).toEqual([HANDOFF_PATCH_ID, COALESCE_ONCE_PATCH_ID]);
 
     expect(replayFailures(await replay(histories))).toEqual([]);
   }, 300_000);
