@@ -37,17 +37,22 @@ export { TokenRelayError } from './errors.js';
 export {
   type AccessKeyView,
   type ApplicationAdminOptions,
+  type ApplicationUpdate,
   type ApplicationView,
+  type ChangeDetails,
   type CreatedAccessKey,
   createAccessKey,
   createApplication,
+  deleteAccessKey,
   deleteApplication,
   getApplication,
   listApplications,
+  type NewAccessKey,
   type NewApplication,
   pauseAccessKey,
   resumeAccessKey,
   revokeAccessKey,
+  updateApplication,
 } from './issuer/application-admin.js';
 export { type AuditEvent, AuditLog, type AuditSink } from './issuer/audit-log.js';
 export { type IssuerConfig, loadIssuerConfig } from './issuer/config.js';
