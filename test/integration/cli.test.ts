@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DevConfig } from '../../src/devstack/dev-config.js';
 import { devStartService, devStopService } from '../../src/devstack/dev-stack.js';
 import { packageRoot } from '../../src/package-root.js';
@@ -70,10 +70,20 @@ describe('the tokenrelay CLI, driven as a user would', () => {
     home = await mkdtemp(join(tmpdir(), 'tokenrelay-cli-'));
   });
 
+  let failed = false;
+  beforeEach(({ onTestFailed }) => {
+    onTestFailed(() => {
+      failed = true;
+    });
+  });
+
   afterAll(async () => {
     worker?.kill('SIGTERM');
     await cli(['dev', 'down']);
     await saveCapturedOutput(home, 'cli-worker', workerOutput);
+    // The stack's state and logs are what a failure is read from; a clean run leaves nothing.
+    if (failed) process.stderr.write(`[cli.test] kept the CLI's state and logs in ${home}\n`);
+    else await rm(home, { recursive: true, force: true });
   });
 
   it('dev up → app create → token issue → token validate', async () => {

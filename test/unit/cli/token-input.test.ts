@@ -1,18 +1,18 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { exitCodeFor } from '../../../src/cli/errors.js';
 import { redact } from '../../../src/cli/token-commands.js';
 import { readTokenInput } from '../../../src/cli/token-input.js';
+import { testTempDir } from '../../support/temp-dir.js';
 
 const stdinWith = (text: string, isTTY = false) =>
   Object.assign(Readable.from([Buffer.from(text)]), { isTTY }) as unknown as NodeJS.ReadStream;
 
 describe('readTokenInput', () => {
   it('reads a token from a file, an environment variable or stdin, trimmed', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'tokenrelay-cli-'));
+    const dir = await testTempDir('tokenrelay-cli-');
     await writeFile(join(dir, 't.jwt'), 'a.b.c\n');
     expect(await readTokenInput({ tokenFile: join(dir, 't.jwt') })).toBe('a.b.c');
     process.env.TOKENRELAY_TEST_TOKEN = ' d.e.f ';

@@ -1,4 +1,4 @@
-import { mkdtemp, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { createServer, request } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
@@ -15,6 +15,7 @@ let jwksServer: Server;
 let api: Server;
 let url: string;
 let revokedPath: string;
+let dir: string;
 
 function sign(claims: { aud?: string; jti?: string; exp?: number }) {
   const now = Math.floor(Date.now() / 1000);
@@ -38,7 +39,7 @@ beforeAll(async () => {
   jwksServer = createServer((_req, res) => res.end(JSON.stringify({ keys: [jwk] })));
   await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
   const jwksUrl = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks.json`;
-  const dir = await mkdtemp(join(tmpdir(), 'tokenrelay-demo-api-'));
+  dir = await mkdtemp(join(tmpdir(), 'tokenrelay-demo-api-'));
   revokedPath = join(dir, 'revoked.json');
   api = await createDemoApiServer({
     issuer,
@@ -52,9 +53,10 @@ beforeAll(async () => {
   url = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
 });
 
-afterAll(() => {
+afterAll(async () => {
   api.close();
   jwksServer.close();
+  await rm(dir, { recursive: true, force: true });
 });
 
 describe('the demo API', () => {

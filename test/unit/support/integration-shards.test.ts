@@ -1,12 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { acquireSlot } from '../../support/machine-slots.js';
 import { TEST_PORT_SPAN } from '../../support/ports.js';
 import { defaultShards, planShards, summaryLine } from '../../support/run-integration.js';
 import { DEFAULT_SECONDS, expectedSeconds, splitByTime } from '../../support/shard-split.js';
+import { testTempDir } from '../../support/temp-dir.js';
 import { until } from '../../support/wait.js';
 
 describe('splitByTime', () => {
@@ -111,7 +111,7 @@ describe('summaryLine', () => {
 
 describe('acquireSlot', () => {
   it('hands out as many slots as the machine has, and the next taker waits for one to come back', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'slots-'));
+    const dir = await testTempDir('tokenrelay-slots-');
     const first = await acquireSlot({ dir, count: 2, pollMs: 20 });
     const second = await acquireSlot({ dir, count: 2, pollMs: 20 });
     let waited = false;
@@ -132,7 +132,7 @@ describe('acquireSlot', () => {
   });
 
   it('takes over a slot whose owner has exited', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'slots-'));
+    const dir = await testTempDir('tokenrelay-slots-');
     const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
     await mkdir(join(dir, 'slot-1'));
     await writeFile(join(dir, 'slot-1', 'pid'), gone.stdout.toString());

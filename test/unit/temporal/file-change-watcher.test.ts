@@ -1,8 +1,8 @@
-import { mkdtemp, rename, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FileChangeWatcher } from '../../../src/temporal/file-change-watcher.js';
+import { testTempDir } from '../../support/temp-dir.js';
 import { until, sleep as wait } from '../../support/wait.js';
 
 const soon = { timeoutMs: 10_000, intervalMs: 10 };
@@ -13,7 +13,7 @@ afterEach(() => {
 });
 
 async function files() {
-  const dir = await mkdtemp(join(tmpdir(), 'tokenrelay-watch-'));
+  const dir = await testTempDir('tokenrelay-watch-');
   const cert = join(dir, 'cert.pem');
   const key = join(dir, 'key.pem');
   await writeFile(cert, 'cert-1');

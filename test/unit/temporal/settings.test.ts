@@ -1,9 +1,9 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TemporalConnectError } from '../../../src/temporal/errors.js';
 import { resolveConnectionSettings } from '../../../src/temporal/settings.js';
+import { testTempDir } from '../../support/temp-dir.js';
 
 const tls = { caCertPath: '/pki/ca.pem', clientCertPath: '/pki/c.pem', clientKeyPath: '/pki/k.pem' };
 const tlsEnv = {
@@ -43,7 +43,7 @@ describe('resolveConnectionSettings', () => {
   });
 
   it('reads a named profile from a temporal.toml, and explicit options win over it', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'tokenrelay-envconfig-'));
+    const dir = await testTempDir('tokenrelay-envconfig-');
     const file = join(dir, 'temporal.toml');
     await writeFile(
       file,

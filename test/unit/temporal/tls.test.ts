@@ -1,15 +1,19 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDevPki } from '../../../src/devstack/pki.js';
 import { loadTlsConfig } from '../../../src/temporal/tls.js';
 
+let dir: string;
 let pki: Awaited<ReturnType<typeof ensureDevPki>>['paths'];
 
 beforeAll(async () => {
-  pki = (await ensureDevPki(await mkdtemp(join(tmpdir(), 'tokenrelay-tls-')))).paths;
+  dir = await mkdtemp(join(tmpdir(), 'tokenrelay-tls-'));
+  pki = (await ensureDevPki(dir)).paths;
 });
+
+afterAll(() => rm(dir, { recursive: true, force: true }));
 
 describe('loadTlsConfig', () => {
   it('reads paths into the shape Temporal connections take', async () => {
