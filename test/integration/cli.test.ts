@@ -88,7 +88,7 @@ describe('the tokenrelay CLI, driven as a user would', () => {
 
   it('dev up → app create → token issue → token validate', async () => {
     const up = await cli(['dev', 'up', '--json']);
-    expect(up.code).toBe(0);
+    expect(up.code, up.stderr).toBe(0);
     expect(lastJson<{ temporal: string }>(up).temporal).toBe(`127.0.0.1:${PORT_BASE + 33}`);
 
     const created = await cli(['app', 'create', 'cli-app', '-p', 'default:read', '--json']);
