@@ -2,7 +2,7 @@ import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { access, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join, relative, sep } from 'node:path';
+import { basename, dirname, join, relative, sep } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { packageRoot } from '../package-root.js';
@@ -68,24 +68,9 @@ export async function ensureTemporalServer(
   const version = options.version ?? TEMPORAL_SERVER_VERSION;
   const override = await overrideBinary();
   if (override) return override;
-  const dir = temporalServerCacheDir(version);
-  const binary = join(dir, 'server');
+  const binary = join(temporalServerCacheDir(version), 'server');
   if (await builtVersionMatches(binary, version)) return binary;
-
-  await assertGo();
-  options.onBuildStart?.();
-  const staging = `${dir}.partial-${process.pid}`;
-  await rm(staging, { recursive: true, force: true });
-  await mkdir(staging, { recursive: true });
-  await runGo(
-    ['install', '-v', '-tags', 'disable_grpc_modules', `${MODULE}@${version}`],
-    { cwd: staging, env: { GOBIN: staging } },
-    options.onProgress,
-  );
-  await mkdir(dir, { recursive: true });
-  // Rename into place so a concurrent `dev up` never runs a half-written binary.
-  await rename(join(staging, 'server'), binary);
-  await rm(staging, { recursive: true, force: true });
+  await goInstall(MODULE, version, binary, ['-tags', 'disable_grpc_modules'], options);
   if (!(await builtVersionMatches(binary, version))) {
     throw new DevStackError(
       'devstack.build_failed',
@@ -93,6 +78,77 @@ export async function ensureTemporalServer(
     );
   }
   return binary;
+}
+
+/**
+ * The official `temporal` CLI the integration tests drive as a user would (`--codec-endpoint`,
+ * `workflow signal` / `query`). v1.5.1 is the newest the Go module proxy here serves that builds.
+ */
+export const TEMPORAL_CLI_VERSION = 'v1.5.1';
+const CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal';
+
+export function temporalCliCacheDir(version: string = TEMPORAL_CLI_VERSION): string {
+  return join(tokenrelayCacheHome(), `temporal-cli-${version}`);
+}
+
+/**
+ * Path to the official `temporal` CLI of `version`, built with `go install` into the cache outside
+ * the project on first use (minutes, once per machine and version). `TOKENRELAY_TEMPORAL_CLI` points
+ * at a prebuilt binary instead.
+ */
+export async function ensureTemporalCli(options: BuildOptions & { version?: string } = {}): Promise<string> {
+  const version = options.version ?? TEMPORAL_CLI_VERSION;
+  const override = process.env.TOKENRELAY_TEMPORAL_CLI;
+  if (override) {
+    await access(override).catch(() => {
+      throw new DevStackError('devstack.invalid_state', `TOKENRELAY_TEMPORAL_CLI=${override} does not exist`);
+    });
+    return override;
+  }
+  const binary = join(temporalCliCacheDir(version), 'temporal');
+  const matches = async () =>
+    (await versionLine(binary))?.startsWith(`temporal version ${version.slice(1)} `);
+  if (await matches()) return binary;
+  // Stamped as Temporal's own release builds are; a plain `go install` reports 0.0.0-DEV.
+  const stamp = `-X github.com/temporalio/cli/temporalcli.Version=${version.slice(1)}`;
+  await goInstall(CLI_MODULE, version, binary, ['-ldflags', stamp], options);
+  if (!(await matches())) {
+    throw new DevStackError(
+      'devstack.build_failed',
+      `the built ${binary} does not report temporal version ${version.slice(1)}`,
+    );
+  }
+  return binary;
+}
+
+/**
+ * `go install <module>@<version>` into a staging folder next to `binary`'s, then renamed into place,
+ * so a concurrent user never runs a half-written binary.
+ */
+async function goInstall(
+  module: string,
+  version: string,
+  binary: string,
+  extraArgs: readonly string[],
+  options: BuildOptions,
+): Promise<void> {
+  await assertGo();
+  options.onBuildStart?.();
+  const dir = dirname(binary);
+  const staging = `${dir}.partial-${process.pid}`;
+  await rm(staging, { recursive: true, force: true });
+  await mkdir(staging, { recursive: true });
+  try {
+    await runGo(
+      ['install', '-v', ...extraArgs, `${module}@${version}`],
+      { cwd: staging, env: { GOBIN: staging } },
+      options.onProgress,
+    );
+    await mkdir(dir, { recursive: true });
+    await rename(join(staging, basename(binary)), binary);
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
 }
 
 /** The Go build of tokenrelay's server (server/ in the package): the recipe is part of the cache key. */
@@ -197,12 +253,18 @@ export async function ensureTokenrelayServer(
 }
 
 async function builtVersionMatches(binary: string, version: string, name?: string): Promise<boolean> {
+  const line = await versionLine(binary);
+  if (line === undefined) return false;
+  return line.endsWith(version.replace(/^v/, '')) && (name === undefined || line.startsWith(`${name} `));
+}
+
+/** What `binary --version` prints, or undefined when it is missing or does not run. */
+async function versionLine(binary: string): Promise<string | undefined> {
   try {
     const { stdout } = await run(binary, ['--version'], { timeout: 10_000 });
-    const line = stdout.trim();
-    return line.endsWith(version.replace(/^v/, '')) && (name === undefined || line.startsWith(`${name} `));
+    return stdout.trim();
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -212,8 +274,8 @@ async function assertGo(): Promise<void> {
   } catch (cause) {
     throw new DevStackError(
       'devstack.go_missing',
-      'Go is needed once to build the Temporal server: install Go >= 1.25.14 (https://go.dev/dl/) and put `go` on PATH, ' +
-        'or set TOKENRELAY_TEMPORAL_SERVER to a prebuilt Temporal server binary',
+      'Go is needed once to build the Temporal server (and, for the tests, the temporal CLI): install Go >= 1.25.14 ' +
+        '(https://go.dev/dl/) and put `go` on PATH, or set TOKENRELAY_TEMPORAL_SERVER (TOKENRELAY_TEMPORAL_CLI) to a prebuilt binary',
       { cause },
     );
   }

@@ -1,7 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Payload } from '@temporalio/common';
@@ -10,6 +8,7 @@ import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ENCRYPTED_ENCODING } from '../../src/codec/aes-gcm-codec.js';
 import { formatPayloadsJson, parsePayloadsJson } from '../../src/codec/payloads-json.js';
+import { ensureTemporalCli } from '../../src/devstack/temporal-install.js';
 import {
   type ApiTokenInfo,
   getApiTokenInfo,
@@ -33,12 +32,11 @@ const config = devConfig();
 const run = promisify(execFile);
 
 /**
- * The official `temporal` CLI, built once from the Go module proxy (see /tmp/h4-readme.md):
- * `GOBIN=$HOME/.cache/tokenrelay/temporal-cli go install github.com/temporalio/cli/cmd/temporal@v1.5.1`.
+ * The official `temporal` CLI: `npm run test:integration` builds it once per machine from the Go
+ * module proxy (ensureTemporalCli, in the cache outside the project) and passes its path on; run
+ * alone, this file builds or finds it itself. TOKENRELAY_TEMPORAL_CLI points at another binary.
  */
-const temporalCli =
-  process.env.TOKENRELAY_TEMPORAL_CLI ?? join(homedir(), '.cache', 'tokenrelay', 'temporal-cli', 'temporal');
-const haveTemporalCli = existsSync(temporalCli);
+let temporalCli: string;
 
 interface CodecServerProcess {
   url: string;
@@ -264,85 +262,70 @@ describe('the codec server on the secured stack', () => {
       );
     }
 
-    beforeAll(() => {
-      if (!haveTemporalCli) {
-        process.stderr.write(
-          `[codec-server] skipping the temporal CLI cases: no binary at ${temporalCli} ` +
-            '(build it with GOBIN=$HOME/.cache/tokenrelay/temporal-cli go install github.com/temporalio/cli/cmd/temporal@v1.5.1, ' +
-            'or point TOKENRELAY_TEMPORAL_CLI at one)\n',
-        );
-      }
+    beforeAll(async () => {
+      temporalCli = await ensureTemporalCli();
+    }, 600_000);
+
+    it('temporal workflow query --name apiTokenInfo --codec-endpoint prints the decoded info to a plain reader', async () => {
+      const { stdout } = await temporal(
+        ['workflow', 'query', '--workflow-id', workflowId, '--name', 'apiTokenInfo', '--output', 'json'],
+        jwt.reader,
+      );
+      const printed = JSON.parse(stdout) as { queryResult: ApiTokenInfo[] };
+      // The CLI's JSON printer turns an empty list into null; everything else is as the SDK decodes it.
+      const info = printed.queryResult[0]!;
+      expect({ ...info, childList: info.childList ?? [] }).toEqual(
+        await getApiTokenInfo(h.client, workflowId),
+      );
     });
 
-    it.skipIf(!haveTemporalCli)(
-      'temporal workflow query --name apiTokenInfo --codec-endpoint prints the decoded info to a plain reader',
-      async () => {
+    it('temporal workflow show --codec-endpoint shows a reader the input and keeps the token handoff encrypted; the developer sees both', async () => {
+      // `workflow show --output json` prints each event's payloads in Temporal's JSON form.
+      const startInput = async (token: string) => {
         const { stdout } = await temporal(
-          ['workflow', 'query', '--workflow-id', workflowId, '--name', 'apiTokenInfo', '--output', 'json'],
-          jwt.reader,
+          ['workflow', 'show', '--workflow-id', workflowId, '--output', 'json'],
+          token,
         );
-        const printed = JSON.parse(stdout) as { queryResult: ApiTokenInfo[] };
-        // The CLI's JSON printer turns an empty list into null; everything else is as the SDK decodes it.
-        const info = printed.queryResult[0]!;
-        expect({ ...info, childList: info.childList ?? [] }).toEqual(
-          await getApiTokenInfo(h.client, workflowId),
-        );
-      },
-    );
-
-    it.skipIf(!haveTemporalCli)(
-      'temporal workflow show --codec-endpoint shows a reader the input and keeps the token handoff encrypted; the developer sees both',
-      async () => {
-        // `workflow show --output json` prints each event's payloads in Temporal's JSON form.
-        const startInput = async (token: string) => {
-          const { stdout } = await temporal(
-            ['workflow', 'show', '--workflow-id', workflowId, '--output', 'json'],
-            token,
-          );
-          for (const secret of token === jwt.reader ? [firstToken, rotatedToken] : []) {
-            expect(findSecret(stdout, secret)).toEqual([]);
-          }
-          const { events } = JSON.parse(stdout) as {
-            events: Array<{ workflowExecutionStartedEventAttributes?: { input: unknown } }>;
-          };
-          const started = events[0]?.workflowExecutionStartedEventAttributes?.input;
-          return parsePayloadsJson(JSON.stringify(started));
+        for (const secret of token === jwt.reader ? [firstToken, rotatedToken] : []) {
+          expect(findSecret(stdout, secret)).toEqual([]);
+        }
+        const { events } = JSON.parse(stdout) as {
+          events: Array<{ workflowExecutionStartedEventAttributes?: { input: unknown } }>;
         };
-        const [readerInput, readerHandoff] = await startInput(jwt.reader);
-        expect(value(readerInput)).toEqual(input);
-        expect(text(readerHandoff?.metadata?.[WITHHELD_METADATA])).toBe('token.read');
-        expect(text(readerHandoff?.metadata?.encoding)).toBe(ENCRYPTED_ENCODING);
-        const developerView = await startInput(jwt.developer);
-        expect(developerView.map(value)).toEqual([input, { apiToken: { token: firstToken, version: 1 } }]);
-      },
-    );
+        const started = events[0]?.workflowExecutionStartedEventAttributes?.input;
+        return parsePayloadsJson(JSON.stringify(started));
+      };
+      const [readerInput, readerHandoff] = await startInput(jwt.reader);
+      expect(value(readerInput)).toEqual(input);
+      expect(text(readerHandoff?.metadata?.[WITHHELD_METADATA])).toBe('token.read');
+      expect(text(readerHandoff?.metadata?.encoding)).toBe(ENCRYPTED_ENCODING);
+      const developerView = await startInput(jwt.developer);
+      expect(developerView.map(value)).toEqual([input, { apiToken: { token: firstToken, version: 1 } }]);
+    });
 
-    it.skipIf(!haveTemporalCli)(
-      'temporal workflow signal --name apiToken --codec-endpoint rotates the token as the rotator, encrypted by the codec server',
-      async () => {
-        const before = await getApiTokenInfo(h.client, workflowId);
-        await temporal(
-          [
-            'workflow',
-            'signal',
-            '--workflow-id',
-            workflowId,
-            '--name',
-            'apiToken',
-            '--input',
-            JSON.stringify(cliToken),
-          ],
-          // Least privilege: read + token.rotate covers both the codec server's /encode and the signal.
-          jwt.rotator,
-        );
-        const after = await eventually(
-          () => getApiTokenInfo(h.client, workflowId),
-          (info) => info.fingerprint === apiTokenFingerprint(cliToken),
-        );
-        expect(after.version).toBeGreaterThan(before.version);
-        // The CLI sent the token through the codec server: history holds ciphertext only.
-        expect(findSecret(await rawHistoryEvents(h.rawClient, workflowId), cliToken)).toEqual([]);
-      },
-    );
+    it('temporal workflow signal --name apiToken --codec-endpoint rotates the token as the rotator, encrypted by the codec server', async () => {
+      const before = await getApiTokenInfo(h.client, workflowId);
+      await temporal(
+        [
+          'workflow',
+          'signal',
+          '--workflow-id',
+          workflowId,
+          '--name',
+          'apiToken',
+          '--input',
+          JSON.stringify(cliToken),
+        ],
+        // Least privilege: read + token.rotate covers both the codec server's /encode and the signal.
+        jwt.rotator,
+      );
+      const after = await eventually(
+        () => getApiTokenInfo(h.client, workflowId),
+        (info) => info.fingerprint === apiTokenFingerprint(cliToken),
+      );
+      expect(after.version).toBeGreaterThan(before.version);
+      // The CLI sent the token through the codec server: history holds ciphertext only.
+      expect(findSecret(await rawHistoryEvents(h.rawClient, workflowId), cliToken)).toEqual([]);
+    });
   });
 });

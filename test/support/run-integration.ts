@@ -17,7 +17,12 @@ import { createInterface } from 'node:readline';
 import { devUpReporter } from '../../src/cli/progress.js';
 import { devDown } from '../../src/devstack/dev-stack.js';
 import { ephemeralPortRange, type PortRange } from '../../src/devstack/ports.js';
-import { ensureTokenrelayServer } from '../../src/devstack/temporal-install.js';
+import {
+  type BuildOptions,
+  ensureTemporalCli,
+  ensureTokenrelayServer,
+  TEMPORAL_CLI_VERSION,
+} from '../../src/devstack/temporal-install.js';
 import { buildCli, CLI_BUILD_ENV, removeCliBuild } from './cli-build.js';
 import { acquireSlot } from './machine-slots.js';
 import { portBaseFromEnv, TEST_PORT_SPAN } from './ports.js';
@@ -115,18 +120,40 @@ async function main(argv: string[]) {
   const plans = named.length > 0 ? planShards({ ...process.env, TOKENRELAY_TEST_SHARDS: '1' }) : planShards();
   // Build the server and compile the CLI once here; shards starting together would each do it.
   const report = devUpReporter();
-  const [cliBuild] = await Promise.all([
+  const [cliBuild, , temporalCli] = await Promise.all([
     buildCli(`test-cli-${process.pid}`),
     ensureTokenrelayServer({
       onBuildStart: () => report({ step: 'build' }),
       onProgress: (progress) => report({ step: 'build', progress }),
     }),
+    // The official CLI some tests drive as users do; a build of its own, once per machine.
+    ensureTemporalCli(temporalCliProgress()),
   ]);
   try {
-    process.exitCode = await runShards(plans, argv, { ...process.env, [CLI_BUILD_ENV]: cliBuild });
+    process.exitCode = await runShards(plans, argv, {
+      ...process.env,
+      [CLI_BUILD_ENV]: cliBuild,
+      TOKENRELAY_TEMPORAL_CLI: temporalCli,
+    });
   } finally {
     await removeCliBuild(cliBuild);
   }
+}
+
+/** One line when the temporal CLI build starts, then one every 15 s, so a cold machine shows progress. */
+function temporalCliProgress(): BuildOptions {
+  let last = 0;
+  return {
+    onBuildStart: () =>
+      process.stderr.write(
+        `[temporal CLI] building ${TEMPORAL_CLI_VERSION} for the tests (once per machine)…\n`,
+      ),
+    onProgress: ({ steps, elapsedMs, current }) => {
+      if (elapsedMs - last < 15_000) return;
+      last = elapsedMs;
+      process.stderr.write(`[temporal CLI] ${Math.round(elapsedMs / 1000)} s, ${steps} steps: ${current}\n`);
+    },
+  };
 }
 
 async function runShards(plans: ShardPlan[], argv: string[], env: NodeJS.ProcessEnv): Promise<number> {

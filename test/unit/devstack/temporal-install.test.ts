@@ -3,9 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  ensureTemporalCli,
   ensureTemporalServer,
   ensureTokenrelayServer,
   serverSourceHash,
+  TEMPORAL_CLI_VERSION,
+  temporalCliCacheDir,
   temporalServerCacheDir,
   tokenrelayServerCacheDir,
   tokenrelayServerSourceDir,
@@ -15,6 +18,7 @@ const saved = {
   PATH: process.env.PATH,
   XDG_CACHE_HOME: process.env.XDG_CACHE_HOME,
   TOKENRELAY_TEMPORAL_SERVER: process.env.TOKENRELAY_TEMPORAL_SERVER,
+  TOKENRELAY_TEMPORAL_CLI: process.env.TOKENRELAY_TEMPORAL_CLI,
 };
 let cache: string;
 
@@ -22,12 +26,15 @@ beforeEach(async () => {
   cache = await mkdtemp(join(tmpdir(), 'tr-cache-'));
   process.env.XDG_CACHE_HOME = cache;
   delete process.env.TOKENRELAY_TEMPORAL_SERVER;
+  delete process.env.TOKENRELAY_TEMPORAL_CLI;
 });
 afterEach(async () => {
   process.env.PATH = saved.PATH;
   process.env.XDG_CACHE_HOME = saved.XDG_CACHE_HOME;
   if (saved.TOKENRELAY_TEMPORAL_SERVER === undefined) delete process.env.TOKENRELAY_TEMPORAL_SERVER;
   else process.env.TOKENRELAY_TEMPORAL_SERVER = saved.TOKENRELAY_TEMPORAL_SERVER;
+  if (saved.TOKENRELAY_TEMPORAL_CLI === undefined) delete process.env.TOKENRELAY_TEMPORAL_CLI;
+  else process.env.TOKENRELAY_TEMPORAL_CLI = saved.TOKENRELAY_TEMPORAL_CLI;
   await rm(cache, { recursive: true, force: true });
 });
 
@@ -138,5 +145,46 @@ describe('ensureTokenrelayServer (server/ of this package)', () => {
     await chmod(join(target, 'server'), 0o755);
     process.env.PATH = `${join(cache, 'no-such-bin')}:/bin:/usr/bin`;
     await expect(ensureTokenrelayServer({ sourceDir: dir })).resolves.toBe(join(target, 'server'));
+  });
+});
+
+describe('ensureTemporalCli (the official CLI the tests drive)', () => {
+  /** A stand-in `temporal` in the cache that prints `line` for --version. */
+  async function cachedCli(line: string): Promise<string> {
+    const dir = temporalCliCacheDir();
+    await mkdir(dir, { recursive: true });
+    const binary = join(dir, 'temporal');
+    await writeFile(binary, `#!/bin/sh\necho '${line}'\n`);
+    await chmod(binary, 0o755);
+    return binary;
+  }
+
+  it('keeps the build in a per-version cache folder outside the project', () => {
+    expect(temporalCliCacheDir('v1.5.1')).toBe(join(cache, 'tokenrelay', 'temporal-cli-v1.5.1'));
+  });
+
+  it('uses the cached binary of the pinned version without building (no go on PATH needed)', async () => {
+    const binary = await cachedCli(
+      `temporal version ${TEMPORAL_CLI_VERSION.slice(1)} (Server 1.29.1, UI 2.42.1)`,
+    );
+    process.env.PATH = `${join(cache, 'no-such-bin')}:/bin:/usr/bin`;
+    await expect(ensureTemporalCli()).resolves.toBe(binary);
+  });
+
+  it('builds again when the cached binary is another version, and says to install Go when it cannot', async () => {
+    await cachedCli('temporal version 1.4.0 (Server 1.28.0, UI 2.40.0)');
+    process.env.PATH = `${join(cache, 'no-such-bin')}:/bin:/usr/bin`;
+    await expect(ensureTemporalCli()).rejects.toMatchObject({
+      code: 'devstack.go_missing',
+      message: expect.stringMatching(/temporal CLI.*TOKENRELAY_TEMPORAL_CLI/s),
+    });
+  });
+
+  it('honours TOKENRELAY_TEMPORAL_CLI, and refuses one that does not exist', async () => {
+    const binary = await cachedCli('anything');
+    process.env.TOKENRELAY_TEMPORAL_CLI = binary;
+    await expect(ensureTemporalCli()).resolves.toBe(binary);
+    process.env.TOKENRELAY_TEMPORAL_CLI = join(cache, 'missing-cli');
+    await expect(ensureTemporalCli()).rejects.toMatchObject({ code: 'devstack.invalid_state' });
   });
 });
