@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { copyFile, mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { devLayout, devTls, devToken } from '../../src/dev.js';
 import { devPkiPaths, issueLeaf, loadCertificateAuthority } from '../../src/devstack/pki.js';
 import { devConfig, devRoot } from '../support/stack.js';
+import { testTempDir } from '../support/temp-dir.js';
 import { connectTestClient, startTestWorker } from '../support/temporal.js';
 import { until } from '../support/wait.js';
 
@@ -15,7 +15,7 @@ const config = devConfig();
 describe('client-certificate rotation', () => {
   it('swaps replaced certificate files into the running worker without losing a task', async () => {
     // The worker gets its own copies of the certificate files, so replacing them affects no other test.
-    const dir = await mkdtemp(join(tmpdir(), 'tokenrelay-rotation-'));
+    const dir = await testTempDir('tokenrelay-rotation-');
     const clientCertPath = join(dir, 'worker.pem');
     const clientKeyPath = join(dir, 'worker-key.pem');
     await copyFile(config.temporal.clientCertPath, clientCertPath);
@@ -83,7 +83,7 @@ describe('client-certificate rotation', () => {
   }, 90_000);
 
   it('keeps the current connection when the replacement files are not a usable pair', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'tokenrelay-rotation-'));
+    const dir = await testTempDir('tokenrelay-rotation-');
     const clientCertPath = join(dir, 'worker.pem');
     const clientKeyPath = join(dir, 'worker-key.pem');
     await copyFile(config.temporal.clientCertPath, clientCertPath);
