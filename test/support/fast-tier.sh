@@ -10,7 +10,7 @@ npx tsc --noEmit &
 typecheck=$!
 npm run -s test:go &
 go=$!
-npx vitest run --project unit
+sh test/support/unit-tests.sh
 unit=$?
 wait "$typecheck"
 typecheck_status=$?

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeJwt } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ApplicationStore } from '../../../src/issuer/applications.js';
 import { bootstrapCredentialFromEnv } from '../../../src/issuer/bootstrap-credential.js';
 import { createIssuerServer } from '../../../src/issuer/server.js';
@@ -14,7 +14,8 @@ const SECRET = 'bootstrap-secret-0123456789abcdef';
 let dir: string;
 let server: Server;
 let base: string;
-let clock = Date.parse('2026-01-01T00:00:00Z');
+const START = Date.parse('2026-01-01T00:00:00Z');
+let clock = START;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'bootstrap-'));
@@ -49,6 +50,11 @@ const request = (secret: string) =>
   });
 
 describe('bootstrap admin credential', () => {
+  // The expiry test moves the clock; every test starts before the credential expires.
+  beforeEach(() => {
+    clock = START;
+  });
+
   it('issues an admin token before any application exists, and refuses a wrong secret', async () => {
     const res = await request(SECRET);
     expect(res.status).toBe(200);

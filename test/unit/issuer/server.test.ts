@@ -309,7 +309,16 @@ describe('other routes', () => {
     expect(await wrongMethod.text()).not.toMatch(/at .*\.ts:\d+/);
   });
 
-  it('never puts a secret or a token in its log events', () => {
+  it('never puts a secret or a token in its log events', async () => {
+    // A token issued and a wrong secret refused here, whatever ran before.
+    const issue = (keySecret: string) =>
+      fetch(`${base}/api/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ keyId: 'trk_active', keySecret }),
+      });
+    expect((await issue(SECRET)).status).toBe(200);
+    expect((await issue(`${SECRET}-wrong`)).status).toBe(401);
     const text = JSON.stringify(events);
     expect(events.some((e) => e.event === 'token_issued')).toBe(true);
     expect(text).not.toContain(SECRET);

@@ -5,7 +5,7 @@ import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { createDemoApiServer, type DemoApiStats } from '../../../src/reference/demo-api.js';
 
 const issuer = 'http://issuer.test';
@@ -16,6 +16,7 @@ let api: Server;
 let url: string;
 let revokedPath: string;
 let dir: string;
+let jwksUrl: string;
 
 function sign(claims: { aud?: string; jti?: string; exp?: number }) {
   const now = Math.floor(Date.now() / 1000);
@@ -38,20 +39,25 @@ beforeAll(async () => {
   const jwk = { ...(await exportJWK(keys.publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
   jwksServer = createServer((_req, res) => res.end(JSON.stringify({ keys: [jwk] })));
   await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
-  const jwksUrl = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks.json`;
+  jwksUrl = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks.json`;
   dir = await mkdtemp(join(tmpdir(), 'tokenrelay-demo-api-'));
-  revokedPath = join(dir, 'revoked.json');
-  api = await createDemoApiServer({
+  ({ server: api, url, revokedPath } = await startApi('revoked.json'));
+});
+
+/** A demo API of its own (50 revocations at most, revocations in `file` under the test folder). */
+async function startApi(file: string): Promise<{ server: Server; url: string; revokedPath: string }> {
+  const path = join(dir, file);
+  const server = await createDemoApiServer({
     issuer,
     jwksUrl,
     audience,
-    revokedPath,
+    revokedPath: path,
     maxRevoked: 50,
     requestTimeoutMs: 1_500,
   });
-  await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
-  url = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
-});
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, revokedPath: path };
+}
 
 afterAll(async () => {
   api.close();
@@ -168,8 +174,13 @@ describe('F9 demo API: a web page could revoke tokens', () => {
 
 describe('F9 demo API: the revocation list grows without bound', () => {
   it('refuses junk ids and holds at most maxRevoked revocations on disk', async () => {
+    // An API of its own: filling the shared one's list would refuse every later test's revocation.
+    const own = await startApi('revoked-bound.json');
+    onTestFinished(() => {
+      own.server.close();
+    });
     const post = (body: unknown) =>
-      fetch(`${url}/admin/revoke`, {
+      fetch(`${own.url}/admin/revoke`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(body),
@@ -181,7 +192,7 @@ describe('F9 demo API: the revocation list grows without bound', () => {
     for (let i = 0; i < 60; i++) statuses.push((await post({ jti: `junk-${i}` })).status);
     expect(statuses.filter((s) => s === 204).length).toBeLessThanOrEqual(50);
     expect(statuses.at(-1)).toBe(507);
-    expect((await stat(revokedPath)).size).toBeLessThan(50 * 200);
+    expect((await stat(own.revokedPath)).size).toBeLessThan(50 * 200);
   }, 60_000);
 });
 

@@ -9,12 +9,15 @@ import {
   workflowBundleFor,
 } from '../../support/workflow-bundles.js';
 
-// One real webpack build (a few seconds), then only cache lookups: what the integration tests rely on
-// is that a bundle on disk is never used once a module it was built from has changed.
+// One real webpack build (a few seconds, in beforeAll), then only cache lookups: what the integration
+// tests rely on is that a bundle on disk is never used once a module it was built from has changed.
+// Every test that changes a module puts it back, so the tests run in any order.
 describe('workflowBundleFor', () => {
   let dir: string;
   let spec: { workflowsPath: string; workflowInterceptorModules: string[]; cacheDir: string };
   const greeting = () => join(dir, 'greeting.ts');
+  const greetingSource = "export const greet = () => 'hello';\n";
+  const past = new Date(Date.now() - 60_000);
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'workflow-bundles-'));
@@ -26,18 +29,18 @@ describe('workflowBundleFor', () => {
       workflowsPath,
       "import { greet } from './greeting';\nexport async function hello() { return greet(); }\n",
     );
-    await writeFile(greeting(), "export const greet = () => 'hello';\n");
+    await writeFile(greeting(), greetingSource);
     // Older than the build: a file modified while webpack runs keeps its bundle out of the cache.
-    const past = new Date(Date.now() - 60_000);
     for (const file of [workflowsPath, greeting()]) await utimes(file, past, past);
     spec = { workflowsPath, workflowInterceptorModules: [], cacheDir: join(dir, 'cache') };
-  });
+    expect((await loadOrBuildWorkflowBundle(spec)).built).toBe(true);
+  }, 60_000);
 
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('builds once per process, and another process reuses the bundle from the cache folder', async () => {
+  it('keeps one build per process, and another process reuses the bundle from the cache folder', async () => {
     const first = workflowBundleFor(spec.workflowsPath, { cacheDir: spec.cacheDir });
     expect(workflowBundleFor(spec.workflowsPath, { cacheDir: spec.cacheDir })).toBe(first);
     const { code } = await first;
@@ -62,5 +65,9 @@ describe('workflowBundleFor', () => {
   it('does not use the bundle once a module the workflows import has changed', async () => {
     await writeFile(greeting(), "export const greet = () => 'changed';\n");
     await expect(cachedWorkflowBundle(spec)).resolves.toBeUndefined();
+    // As built again: the bundle is valid once more.
+    await writeFile(greeting(), greetingSource);
+    await utimes(greeting(), past, past);
+    await expect(cachedWorkflowBundle(spec)).resolves.toBeDefined();
   });
 });
