@@ -271,6 +271,8 @@ export async function timeRotation(
   rotate: () => Promise<void>,
 ): Promise<RotationRun> {
   const before = await historyLength(client, ids);
+  // The server publishes its counters about once a second: let what came before show up first.
+  await sleep(METRICS_INTERVAL_MS);
   const writesBefore = await historyWrites();
   const version = (await getApiTokenInfo(client, ids[0] as string)).version + 1;
   const t0 = Date.now();
@@ -286,7 +288,6 @@ export async function timeRotation(
   // Parents record the last child's signal acknowledgement in one more workflow task after it settled.
   await sleep(1_000);
   const after = await historyLength(client, ids);
-  // The server publishes its counters about once a second.
   await sleep(METRICS_INTERVAL_MS);
   const writes = (await historyWrites()) - writesBefore;
   return {
