@@ -43,15 +43,17 @@ export function temporalServerCacheDir(version: string = TEMPORAL_SERVER_VERSION
   return join(tokenrelayCacheHome(), `temporal-server-${version}`);
 }
 
-/** `TOKENRELAY_TEMPORAL_SERVER`, a prebuilt binary that replaces either build, when set. */
-async function overrideBinary(): Promise<string | undefined> {
-  const override = process.env.TOKENRELAY_TEMPORAL_SERVER;
+/**
+ * The prebuilt binary `variable` names, which replaces a build when set: `TOKENRELAY_TEMPORAL_SERVER`
+ * for either server build, `TOKENRELAY_TEMPORAL_CLI` for the temporal CLI.
+ */
+async function overrideBinary(
+  variable: 'TOKENRELAY_TEMPORAL_SERVER' | 'TOKENRELAY_TEMPORAL_CLI' = 'TOKENRELAY_TEMPORAL_SERVER',
+): Promise<string | undefined> {
+  const override = process.env[variable];
   if (!override) return undefined;
   await access(override).catch(() => {
-    throw new DevStackError(
-      'devstack.invalid_state',
-      `TOKENRELAY_TEMPORAL_SERVER=${override} does not exist`,
-    );
+    throw new DevStackError('devstack.invalid_state', `${variable}=${override} does not exist`);
   });
   return override;
 }
@@ -98,13 +100,8 @@ export function temporalCliCacheDir(version: string = TEMPORAL_CLI_VERSION): str
  */
 export async function ensureTemporalCli(options: BuildOptions & { version?: string } = {}): Promise<string> {
   const version = options.version ?? TEMPORAL_CLI_VERSION;
-  const override = process.env.TOKENRELAY_TEMPORAL_CLI;
-  if (override) {
-    await access(override).catch(() => {
-      throw new DevStackError('devstack.invalid_state', `TOKENRELAY_TEMPORAL_CLI=${override} does not exist`);
-    });
-    return override;
-  }
+  const override = await overrideBinary('TOKENRELAY_TEMPORAL_CLI');
+  if (override) return override;
   const binary = join(temporalCliCacheDir(version), 'temporal');
   const matches = async () =>
     (await versionLine(binary))?.startsWith(`temporal version ${version.slice(1)} `);
