@@ -62,12 +62,12 @@ describe('histories of the current StatefulWorkflow', () => {
       for (const signalName of sent)
         expect([API_TOKEN_HANDOFF_SIGNAL, API_TOKEN_ACK_SIGNAL]).toContain(signalName);
     }
+    const eventsOf = (file: string) =>
+      histories.find((x) => x.name.endsWith(`/${file}.json`))!.history.events!;
     const sentBy = (file: string) =>
-      histories
-        .find((x) => x.name.endsWith(`/${file}.json`))!
-        .history.events!.flatMap(
-          (e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes?.signalName ?? [],
-        );
+      eventsOf(file).flatMap(
+        (e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes?.signalName ?? [],
+      );
     expect(sentBy('c0')).toContain(API_TOKEN_HANDOFF_SIGNAL);
     // Handoffs taken are not acked (delivery counts as confirmed); a refused envelope is answered.
     expect(sentBy('c0')).not.toContain(API_TOKEN_ACK_SIGNAL);
@@ -75,12 +75,10 @@ describe('histories of the current StatefulWorkflow', () => {
     expect(sentBy('root-run1')).toContain(API_TOKEN_HANDOFF_SIGNAL);
     // The burst joined a coalescing window, so the recording covers that path (and its patch).
     const patchesOf = (file: string) =>
-      histories
-        .find((x) => x.name.endsWith(`/${file}.json`))!
-        .history.events!.flatMap((e) => {
-          const data = e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data;
-          return data ? [(JSON.parse(Buffer.from(data).toString()) as { id: string }).id] : [];
-        });
+      eventsOf(file).flatMap((e) => {
+        const data = e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data;
+        return data ? [(JSON.parse(Buffer.from(data).toString()) as { id: string }).id] : [];
+      });
     expect(patchesOf('root-run2')).toEqual([HANDOFF_PATCH_ID, COALESCE_ONCE_PATCH_ID]);
 
     expect(replayFailures(await replay(histories))).toEqual([]);
