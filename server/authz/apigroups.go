@@ -76,6 +76,9 @@ func groupOf(fullAPIName string) group {
 // signal and queries, and the reserved __tokenrelay_ prefix for parent→child messages).
 const (
 	ReservedSignalPrefix = "__tokenrelay_"
+	// signalHandoff is the one reserved name a caller may send, with token.handoff: a worker relaying
+	// its workflow's handoff to a child over its own connection (docs/architecture.md §3).
+	signalHandoff = ReservedSignalPrefix + "apiTokenHandoff"
 	signalAPIToken       = "apiToken"
 	signalAPIURL         = "apiUrl"
 	queryAPIToken        = "apiToken"

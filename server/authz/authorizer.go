@@ -113,6 +113,9 @@ func (c *call) decide() authorization.Result {
 	if name, found := c.reservedSignal(); found {
 		c.sensitive = true
 		c.signal = name
+		if req, ok := c.target.Request.(*workflowservice.SignalWorkflowExecutionRequest); ok && c.fromTokenrelay && name == signalHandoff {
+			return c.relayHandoff(req)
+		}
 		return deny(fmt.Sprintf("signal names starting with %q are reserved for workflow-to-workflow messages", ReservedSignalPrefix))
 	}
 	if !c.fromTokenrelay {
@@ -344,6 +347,26 @@ func (c *call) rotate(input *commonpb.Payloads, granted func() (bool, string)) a
 	ok, reason := granted()
 	if !ok {
 		return deny(reason + " (roles never imply token.rotate)")
+	}
+	c.allowReason = reason
+	return allow
+}
+
+// relayHandoff decides a parent's handoff that its worker sends to a child over the worker's own
+// connection: token.handoff on the child's type (no role implies it) and an encrypted payload. Every
+// other use of the reserved prefix stays workflow-to-workflow only.
+func (c *call) relayHandoff(req *workflowservice.SignalWorkflowExecutionRequest) authorization.Result {
+	execution := req.GetWorkflowExecution()
+	c.workflowID = execution.GetWorkflowId()
+	if n := len(req.GetInput().GetPayloads()); n != 1 {
+		return deny(fmt.Sprintf("a handoff carries exactly one payload, the encrypted envelope; this one has %d", n))
+	}
+	if reason := unencryptedPayload(req.GetInput()); reason != "" {
+		return deny(reason)
+	}
+	ok, reason := c.grantOn(ActionTokenHandoff, execution)
+	if !ok {
+		return deny(reason + fmt.Sprintf(" (roles never imply token.handoff; otherwise signal names starting with %q are reserved for workflow-to-workflow messages)", ReservedSignalPrefix))
 	}
 	c.allowReason = reason
 	return allow

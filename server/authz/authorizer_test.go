@@ -33,7 +33,7 @@ func claimsOf(perms ...string) *authorization.Claims {
 
 // The dev applications of the spec, plus callers that exercise one grant at a time.
 var (
-	worker    = claimsOf("default:taskqueue.poll:tokenrelay-reference", "default:workflow.start:inventory*", "default:token.read:inventory*")
+	worker    = claimsOf("default:taskqueue.poll:tokenrelay-reference", "default:workflow.start:inventory*", "default:token.read:inventory*", "default:token.handoff:inventory*")
 	developer = claimsOf("default:write", "default:token.read", "default:token.rotate")
 	rotator   = claimsOf("default:read", "default:token.rotate")
 	reader    = claimsOf("default:read")
@@ -162,10 +162,14 @@ func TestDecisionTable(t *testing.T) {
 		"admin": admin, "nsAdmin": nsAdmin, "writer": writer, "internal": internal, "scopedRotate": scopedRotate,
 	}
 	var cases []tcase
-	// The reserved prefix: denied for every caller, cluster admin and the server's own included.
+	// The reserved prefix: denied for every caller, cluster admin and the server's own included; the
+	// one exception is a handoff from a token.handoff holder (the worker), below.
 	for name, claims := range allApps {
+		if name != "worker" {
+			cases = append(cases,
+				tcase{"reserved signal/" + name, claims, "SignalWorkflowExecution", "", signal("inv-1", "__tokenrelay_apiTokenHandoff", encrypted), false, true, "reserved"})
+		}
 		cases = append(cases,
-			tcase{"reserved signal/" + name, claims, "SignalWorkflowExecution", "", signal("inv-1", "__tokenrelay_apiTokenHandoff", encrypted), false, true, "reserved"},
 			tcase{"reserved ack/" + name, claims, "SignalWorkflowExecution", "", signal("inv-1", "__tokenrelay_apiTokenAck", nil), false, true, "reserved"},
 			tcase{"reserved signal-with-start/" + name, claims, "SignalWithStartWorkflowExecution", "", signalWithStart("inventorySync", "__tokenrelay_x", nil, encrypted), false, true, "reserved"},
 			tcase{"reserved batch signal/" + name, claims, "StartBatchOperation", "", batchSignal("__tokenrelay_apiTokenHandoff", encrypted), false, true, "reserved"},
@@ -177,6 +181,19 @@ func TestDecisionTable(t *testing.T) {
 		{"grpc health/nil claims", nil, "/grpc.health.v1.Health/Check", "", nil, true, false, ""},
 		{"nil claims denied", nil, "DescribeNamespace", "", &workflowservice.DescribeNamespaceRequest{Namespace: "default"}, false, false, "no credentials"},
 		{"certificate only (empty claims) denied", nobody, "DescribeNamespace", "", &workflowservice.DescribeNamespaceRequest{Namespace: "default"}, false, false, ""},
+
+		// A worker relaying its workflow's handoff: token.handoff on the child's type, encrypted.
+		{"relay handoff/worker", worker, "SignalWorkflowExecution", "", signal("inv-1", "__tokenrelay_apiTokenHandoff", encrypted), true, true, "token.handoff grant matches workflow type \"inventorySync\""},
+		{"relay handoff/worker other type denied", worker, "SignalWorkflowExecution", "", signal("other-1", "__tokenrelay_apiTokenHandoff", encrypted), false, true, "no token.handoff grant matches workflow type \"billingRun\""},
+		{"relay handoff/worker unknown type fails closed", worker, "SignalWorkflowExecution", "", signal("gone-1", "__tokenrelay_apiTokenHandoff", encrypted), false, true, "workflow not found"},
+		{"relay handoff/worker plaintext denied", worker, "SignalWorkflowExecution", "", signal("inv-1", "__tokenrelay_apiTokenHandoff", plainTok), false, true, "not encrypted"},
+		{"relay handoff/worker other namespace", worker, "SignalWorkflowExecution", "elsewhere", signal("inv-1", "__tokenrelay_apiTokenHandoff", encrypted), false, true, "no token.handoff grant in namespace \"elsewhere\""},
+		{"relay handoff/worker no payload denied", worker, "SignalWorkflowExecution", "", signal("inv-1", "__tokenrelay_apiTokenHandoff", nil), false, true, "exactly one payload"},
+		{"relay handoff/worker two payloads denied", worker, "SignalWorkflowExecution", "", signal("inv-1", "__tokenrelay_apiTokenHandoff", &commonpb.Payloads{Payloads: []*commonpb.Payload{encrypted.Payloads[0], encrypted.Payloads[0]}}), false, true, "exactly one payload"},
+		{"relay handoff/writer denied", writer, "SignalWorkflowExecution", "", signal("inv-1", "__tokenrelay_apiTokenHandoff", encrypted), false, true, "roles never imply token.handoff"},
+		{"relay ack/worker denied", worker, "SignalWorkflowExecution", "", signal("inv-1", "__tokenrelay_apiTokenAck", encrypted), false, true, "reserved"},
+		{"relay handoff signal-with-start/worker denied", worker, "SignalWithStartWorkflowExecution", "", signalWithStart("inventorySync", "__tokenrelay_apiTokenHandoff", nil, encrypted), false, true, "reserved"},
+		{"relay handoff batch/worker denied", worker, "StartBatchOperation", "", batchSignal("__tokenrelay_apiTokenHandoff", encrypted), false, true, "reserved"},
 
 		// Rotation: token.rotate only, never implied by a role.
 		{"rotate apiToken/rotator encrypted", rotator, "SignalWorkflowExecution", "", signal("inv-1", "apiToken", encrypted), true, true, "token.rotate grant"},

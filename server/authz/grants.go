@@ -14,6 +14,7 @@ type Action string
 const (
 	ActionTokenRotate       Action = "token.rotate"
 	ActionTokenRead         Action = "token.read"
+	ActionTokenHandoff      Action = "token.handoff"
 	ActionWorkflowStart     Action = "workflow.start"
 	ActionWorkflowSignal    Action = "workflow.signal"
 	ActionWorkflowQuery     Action = "workflow.query"
@@ -23,7 +24,7 @@ const (
 )
 
 var actions = []Action{
-	ActionTokenRotate, ActionTokenRead, ActionWorkflowStart, ActionWorkflowSignal,
+	ActionTokenRotate, ActionTokenRead, ActionTokenHandoff, ActionWorkflowStart, ActionWorkflowSignal,
 	ActionWorkflowQuery, ActionWorkflowCancel, ActionWorkflowTerminate, ActionTaskQueuePoll,
 }
 

@@ -14,6 +14,9 @@ export type TemporalRole = (typeof temporalRoles)[number];
 export const grantActions = [
   'token.rotate',
   'token.read',
+  // Sending the reserved parent→child handoff signal: for workers, which relay their workflows'
+  // handoffs over their own connection (docs/architecture.md §3).
+  'token.handoff',
   'workflow.start',
   'workflow.signal',
   'workflow.query',
