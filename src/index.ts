@@ -94,13 +94,16 @@ export {
 } from './stateful/client.js';
 export { StatefulError, type StatefulErrorCode } from './stateful/errors.js';
 export { ApiTokenGuardError, type ApiTokenGuardErrorCode } from './stateful/guard-errors.js';
+export { relayApiTokenHandoffs, statefulWorkflowActivities } from './stateful/handoff-relay.js';
 export type {
   ApiAccess,
   ApiTokenChildInfo,
   ApiTokenChildren,
   ApiTokenEnvelope,
   ApiTokenInfo,
+  HandoffRelayOutcome,
 } from './stateful/messages.js';
+export { RELAY_HANDOFF_ACTIVITY } from './stateful/messages.js';
 export {
   assertTokenEncrypted,
   type CodecProbe,

@@ -19,6 +19,8 @@ export {
   apiUrlQuery,
   apiUrlSignal,
   type CarriedChild,
+  type HandoffRelayOutcome,
+  RELAY_HANDOFF_ACTIVITY,
   RESERVED_SIGNAL_PREFIX,
   type StatefulHandoff,
 } from './stateful/messages.js';
@@ -43,6 +45,7 @@ export {
   DEFAULT_COALESCE_ROTATIONS_MS,
   HANDOFF_PATCH_ID,
   isStatefulWorkflow,
+  RELAY_PATCH_ID,
   type StatefulChildOptions,
   StatefulWorkflow,
   type StatefulWorkflowClass,

@@ -19,13 +19,20 @@ import type { DevLayout } from './layout.js';
  * that run arbitrary workflows.
  */
 export const devApplicationPermissions: Readonly<Record<DevAppName, readonly string[]>> = {
-  // The reference worker: its task queue, its workflow types, and the raw token for its activities.
+  // The reference worker: its task queue, its workflow types, the raw token for its activities, and
+  // relaying its workflows' handoffs to their children.
   worker: [
     `${DEV_NAMESPACE}:taskqueue.poll:${REFERENCE_TASK_QUEUE}`,
     `${DEV_NAMESPACE}:workflow.start:${REFERENCE_ROOT_TYPE}`,
     ...REFERENCE_WORKFLOW_TYPES.map((type) => `${DEV_NAMESPACE}:token.read:${type}`),
+    ...REFERENCE_WORKFLOW_TYPES.map((type) => `${DEV_NAMESPACE}:token.handoff:${type}`),
   ],
-  developer: [`${DEV_NAMESPACE}:write`, `${DEV_NAMESPACE}:token.read`, `${DEV_NAMESPACE}:token.rotate`],
+  developer: [
+    `${DEV_NAMESPACE}:write`,
+    `${DEV_NAMESPACE}:token.read`,
+    `${DEV_NAMESPACE}:token.rotate`,
+    `${DEV_NAMESPACE}:token.handoff`,
+  ],
   // May hand a tree a new token and watch it spread; may not start workflows or read raw tokens.
   rotator: [`${DEV_NAMESPACE}:read`, `${DEV_NAMESPACE}:token.rotate`],
   // The built-in rotator's worker: polls its own queue, finds targets and walks their trees (read),
@@ -101,8 +108,21 @@ export async function ensureDevApplications(
   return apps;
 }
 
+/**
+ * Every dev application is stored with dev.json's key and today's permissions: a dev home made by an
+ * older tokenrelay (whose applications lacked a grant added since) gets its applications re-created.
+ */
 function allPresent(stored: ApplicationView[], existing: DevConfig): boolean {
   return devApplicationNames.every((name) =>
-    stored.some((app) => app.id === name && app.keys.some((k) => k.id === existing.apps?.[name]?.clientId)),
+    stored.some(
+      (app) =>
+        app.id === name &&
+        app.keys.some((k) => k.id === existing.apps?.[name]?.clientId) &&
+        samePermissions(app.permissions, devApplicationPermissions[name]),
+    ),
   );
+}
+
+function samePermissions(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
 }

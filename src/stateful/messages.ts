@@ -132,6 +132,21 @@ export const API_TOKEN_HANDOFF_SIGNAL = `${RESERVED_SIGNAL_PREFIX}apiTokenHandof
 export const API_TOKEN_ACK_SIGNAL = `${RESERVED_SIGNAL_PREFIX}apiTokenAck`;
 
 /**
+ * The local activity by which a worker relays its workflow's handoff to a child over the worker's
+ * own connection (3 server writes per child against 5 for a workflow-to-workflow signal). It needs
+ * the `token.handoff` grant; without it the workflow falls back to the workflow-to-workflow signal.
+ */
+export const RELAY_HANDOFF_ACTIVITY = `${RESERVED_SIGNAL_PREFIX}relayApiTokenHandoff`;
+
+/**
+ * What {@link RELAY_HANDOFF_ACTIVITY} reports for each child: the server accepted the handoff
+ * (`delivered`), the child is no longer running (`closed`), the server refused the worker's
+ * credentials (`refused`), or the call failed otherwise (`failed`, for example the server was
+ * unavailable). The parent sends the last two as workflow-to-workflow signals.
+ */
+export type HandoffRelayOutcome = 'delivered' | 'closed' | 'refused' | 'failed';
+
+/**
  * The standard message names, so `temporal workflow signal --name apiToken` and
  * `handle.signal('apiToken', …)` work from any client. The signal takes a raw token string from a
  * rotator; the receiver stamps its version. Envelopes are refused on it (parents use the handoff).

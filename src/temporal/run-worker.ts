@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger, PayloadCodec } from '@temporalio/common';
 import { type NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { codecFromEnv } from '../codec/codec-keys.js';
+import { statefulWorkflowActivities } from '../stateful/handoff-relay.js';
 import { sleep } from '../util/poll.js';
 import { type ConnectOptions, connectWorker } from './connect.js';
 import { FileChangeWatcher } from './file-change-watcher.js';
@@ -247,7 +248,7 @@ export class SupervisedWorker extends EventEmitter<SupervisedWorkerEvents> {
 export async function startWorker(options: RunWorkerOptions): Promise<SupervisedWorker> {
   const settings = resolveConnectionSettings(options, 'startWorker');
   validateRunOptions(options);
-  options = { ...options, worker: await withCodec(options) };
+  options = { ...options, worker: withStatefulActivities(await withCodec(options)) };
   const connection = await connectWorker(options);
   let first: Worker;
   try {
@@ -273,6 +274,14 @@ export async function startWorker(options: RunWorkerOptions): Promise<Supervised
 /** {@link startWorker}, then waits until the worker has shut down for good. */
 export async function runWorker(options: RunWorkerOptions): Promise<void> {
   await (await startWorker(options)).done;
+}
+
+/**
+ * Registers tokenrelay's own activities (the handoff relay) beside the worker's; the worker's win a
+ * name clash, so an application can replace one.
+ */
+function withStatefulActivities(worker: RunWorkerOptions['worker']): RunWorkerOptions['worker'] {
+  return { ...worker, activities: { ...statefulWorkflowActivities, ...worker.activities } };
 }
 
 async function withCodec(options: RunWorkerOptions): Promise<RunWorkerOptions['worker']> {

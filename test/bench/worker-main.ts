@@ -5,6 +5,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import { ClientCredentialsTokenSource } from '../../src/auth/client-credentials.js';
 import { RefreshingToken } from '../../src/auth/refreshing-token.js';
 import { codecFromEnv } from '../../src/codec/codec-keys.js';
+import { statefulWorkflowActivities } from '../../src/stateful/handoff-relay.js';
 import { connectWorker } from '../../src/temporal/connect.js';
 import { benchActivities } from './activities.js';
 import type { WorkerSpec } from './worker-process.js';
@@ -24,7 +25,7 @@ const worker = await Worker.create({
   namespace: spec.namespace,
   taskQueue: spec.taskQueue,
   workflowBundle: { codePath: spec.bundlePath },
-  activities: benchActivities,
+  activities: { ...(spec.relayHandoffs === false ? {} : statefulWorkflowActivities), ...benchActivities },
   // Every workflow of the tree stays cached, so the memory figure is the tree's and no rotation pays
   // for a replay; the default depends on the heap limit of the machine.
   maxCachedWorkflows: spec.maxCachedWorkflows,

@@ -17,6 +17,11 @@ export interface WorkerSpec {
   /** The prebuilt workflow bundle (see {@link bundleBenchWorkflows}). */
   bundlePath: string;
   maxCachedWorkflows: number;
+  /**
+   * false: the worker does not register tokenrelay's activities, so its StatefulWorkflows hand tokens
+   * down by workflow-to-workflow signal. Default true (what `startWorker` does).
+   */
+  relayHandoffs?: boolean;
   /** mTLS + a token from the endpoint; absent for the plain server. */
   secured?: {
     tls: TlsOptions;

@@ -19,6 +19,7 @@ import {
   rotateApiToken,
   startParent,
 } from '../../src/index.js';
+import { statefulWorkflowActivities } from '../../src/stateful/handoff-relay.js';
 import {
   createTestApp,
   devConfig,
@@ -134,7 +135,7 @@ describe("tokenrelay's authorizer on the dev stack", () => {
       namespace: config.temporal.namespace,
       taskQueue,
       workflowBundle: await workflowBundleFor(workflowsPath),
-      activities: createFixtureActivities(h.client),
+      activities: { ...statefulWorkflowActivities, ...createFixtureActivities(h.client) },
       dataConverter: { payloadCodecs: [h.codec] },
     });
     let resolveStop: () => void = () => {};
@@ -308,7 +309,8 @@ describe("tokenrelay's authorizer on the dev stack", () => {
     await (await clientOf('developer')).workflow.getHandle(allowedId).terminate('test over');
   });
 
-  it('refuses an external __tokenrelay_apiTokenHandoff signal with every dev application, admin included', async () => {
+  it('takes an external __tokenrelay_apiTokenHandoff only from token.handoff holders, as one encrypted envelope', async () => {
+    // An empty one is refused for every dev application, admin included: a relay always sends one.
     for (const app of apps) {
       const client = await clientOf(app);
       const code = await grpcCodeOf(
@@ -321,6 +323,29 @@ describe("tokenrelay's authorizer on the dev stack", () => {
       );
       expect({ app, code }).toEqual({ app, code: PERMISSION_DENIED });
     }
+    // An encrypted envelope: only the developer, whose token.handoff covers every type. The worker
+    // app's covers the reference workflow types only; no role implies it. The version is stale, so
+    // the workflow ignores the one that gets through.
+    const stale = { token: `tok-stale-${randomUUID()}`, version: 1 };
+    const outcomes: Record<string, number | 'ok'> = {};
+    for (const app of apps) {
+      outcomes[app] = await grpcCodeOf(
+        (await clientOf(app)).workflow.getHandle(workflowId).signal('__tokenrelay_apiTokenHandoff', stale),
+      );
+    }
+    expect(outcomes).toEqual({
+      worker: PERMISSION_DENIED,
+      developer: 'ok',
+      rotator: PERMISSION_DENIED,
+      reader: PERMISSION_DENIED,
+      outsider: PERMISSION_DENIED,
+      admin: PERMISSION_DENIED,
+    });
+    // Plain text is refused even to the developer.
+    const plain = await clientOf('developer', { codec: false });
+    expect(
+      await grpcCodeOf(plain.workflow.getHandle(workflowId).signal('__tokenrelay_apiTokenHandoff', stale)),
+    ).toBe(PERMISSION_DENIED);
     // Nor through signal-with-start, by the app that may do everything else.
     const developer = await clientOf('developer');
     expect(
@@ -337,6 +362,7 @@ describe("tokenrelay's authorizer on the dev stack", () => {
     // The workflow still holds the token the rotator sent, not anything forged.
     const info = await developer.workflow.getHandle(workflowId).query<ApiTokenInfo>('apiTokenInfo');
     expect(info.version).toBeGreaterThan(1);
+    await expect(developer.workflow.getHandle(workflowId).query('apiToken')).resolves.not.toBe(stale.token);
   });
 
   it('refuses a plain-text apiToken (a client without the codec) and keeps it out of history', async () => {
@@ -376,6 +402,60 @@ describe("tokenrelay's authorizer on the dev stack", () => {
     );
   });
 
+  it('hands tokens down by workflow signal when its worker may not relay them (no token.handoff)', async () => {
+    const parentId = `authz-fallback-${randomUUID()}`;
+    const children = [`${parentId}.c0`, `${parentId}.c1`];
+    const next = `tok-fallback-${randomUUID()}`;
+    await startParent(h.client, treeNode, {
+      taskQueue,
+      workflowId: parentId,
+      input: { depth: 1, fanout: 2 },
+      apiToken: `tok-fallback-first-${randomUUID()}`,
+    });
+    try {
+      await eventually(
+        () =>
+          Promise.all(
+            children.map((id) => h.client.workflow.getHandle(id).query<ApiTokenInfo>('apiTokenInfo')),
+          ),
+        (infos) => infos.every((i) => i.version >= 1),
+      );
+      await rotateApiToken(h.client.workflow.getHandle(parentId), next);
+      await eventually(
+        () => Promise.all(children.map((id) => h.client.workflow.getHandle(id).query<string>('apiToken'))),
+        (held) => held.every((t) => t === next),
+      );
+      const events = await rawHistoryEvents(h.rawClient, parentId);
+      // The worker tried to relay, the server refused its credentials, and the workflow signalled.
+      const relays = events.filter(
+        (e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity',
+      );
+      expect(relays.length).toBeGreaterThanOrEqual(1);
+      const signalled = events
+        .filter(
+          (e) =>
+            e.signalExternalWorkflowExecutionInitiatedEventAttributes?.signalName ===
+            '__tokenrelay_apiTokenHandoff',
+        )
+        .map((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes?.workflowExecution?.workflowId);
+      expect(new Set(signalled)).toEqual(new Set(children));
+      expect(findSecret(events, next)).toEqual([]);
+      const denied = (await auditLines()).filter(
+        (l) =>
+          l.signal === '__tokenrelay_apiTokenHandoff' &&
+          l.decision === 'deny' &&
+          children.includes(l.workflowId ?? ''),
+      );
+      expect(denied.length).toBeGreaterThanOrEqual(1);
+      expect(denied[0]?.reason).toContain('token.handoff');
+    } finally {
+      await h.client.workflow
+        .getHandle(parentId)
+        .terminate('test over')
+        .catch(() => {});
+    }
+  });
+
   it('writes every token-sensitive decision to the audit log, never a token', async () => {
     const lines = await auditLines();
     const has = (match: Partial<AuditLine>) =>
@@ -402,6 +482,15 @@ describe("tokenrelay's authorizer on the dev stack", () => {
         refused: has({ subject: app, signal: '__tokenrelay_apiTokenHandoff', decision: 'deny', workflowId }),
       }).toEqual({ app, refused: true });
     }
+    expect(
+      lines.some(
+        (l) =>
+          l.subject === 'developer' &&
+          l.signal === '__tokenrelay_apiTokenHandoff' &&
+          l.decision === 'allow' &&
+          /token\.handoff grant/.test(l.reason),
+      ),
+    ).toBe(true);
     for (const line of lines) {
       expect(Object.keys(line)).toEqual(
         expect.arrayContaining(['time', 'subject', 'namespace', 'api', 'decision', 'reason']),

@@ -9,7 +9,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_TOKEN_ACK_SIGNAL, API_TOKEN_HANDOFF_SIGNAL } from '../../src/stateful/messages.js';
-import { COALESCE_ONCE_PATCH_ID, HANDOFF_PATCH_ID } from '../../src/stateful/stateful-workflow.js';
+import {
+  COALESCE_ONCE_PATCH_ID,
+  HANDOFF_PATCH_ID,
+  RELAY_PATCH_ID,
+} from '../../src/stateful/stateful-workflow.js';
 import { fixturesDir, loadHistories, replay, replayFailures } from '../replay/replay.js';
 import { devConfig } from '../support/stack.js';
 import { type StatefulHarness, statefulHarness } from './fixtures/stateful/harness.js';
@@ -50,7 +54,8 @@ describe('histories of the current StatefulWorkflow', () => {
     const histories = await loadHistories(outDir, keepAs ?? 'current');
 
     // The current behaviour is what was recorded: the patch marker from the first workflow task on,
-    // tokens handed down by the reserved signal only, and acks back up only where one was refused.
+    // tokens handed down by the worker's relay (the reserved signal sent over its connection), and
+    // acks back up only where one was refused.
     for (const { name, history } of histories) {
       const events = history.events ?? [];
       const patch = events.findIndex((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch');
@@ -68,18 +73,25 @@ describe('histories of the current StatefulWorkflow', () => {
       eventsOf(file).flatMap(
         (e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes?.signalName ?? [],
       );
-    expect(sentBy('c0')).toContain(API_TOKEN_HANDOFF_SIGNAL);
+    const relayedBy = (file: string) =>
+      eventsOf(file).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity');
+    for (const parent of ['root-run1', 'c0']) {
+      expect(relayedBy(parent).length, `${parent} relays`).toBeGreaterThan(0);
+      expect(sentBy(parent), parent).not.toContain(API_TOKEN_HANDOFF_SIGNAL);
+    }
     // Handoffs taken are not acked (delivery counts as confirmed); a refused envelope is answered.
     expect(sentBy('c0')).not.toContain(API_TOKEN_ACK_SIGNAL);
     expect(sentBy('c0.c0-leaf')).toContain(API_TOKEN_ACK_SIGNAL);
-    expect(sentBy('root-run1')).toContain(API_TOKEN_HANDOFF_SIGNAL);
     // The burst joined a coalescing window, so the recording covers that path (and its patch).
     const patchesOf = (file: string) =>
       eventsOf(file).flatMap((e) => {
         const data = e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data;
         return data ? [(JSON.parse(Buffer.from(data).toString()) as { id: string }).id] : [];
       });
-    expect(patchesOf('root-run2')).toEqual([HANDOFF_PATCH_ID, COALESCE_ONCE_PATCH_ID]);
+    expect(patchesOf('root-run2')).toEqual(
+      expect.arrayContaining([HANDOFF_PATCH_ID, RELAY_PATCH_ID, COALESCE_ONCE_PATCH_ID]),
+    );
+    expect(patchesOf('root-run1')).toContain(RELAY_PATCH_ID);
 
     expect(replayFailures(await replay(histories))).toEqual([]);
   }, 300_000);

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../src/package-root.js';
 import { type ApiTokenWarning, rotateApiToken, startParent } from '../../src/stateful/client.js';
 import { apiTokenFingerprint } from '../../src/stateful/fingerprint.js';
+import { statefulWorkflowActivities } from '../../src/stateful/handoff-relay.js';
 import { type ApiTokenTree, getApiTokenTree, waitForApiTokenTree } from '../../src/stateful/tree.js';
 import { devConfig } from '../support/stack.js';
 import { workflowBundleFor } from '../support/workflow-bundles.js';
@@ -65,7 +66,7 @@ describe('seeing a StatefulWorkflow tree', () => {
       namespace: h.namespace,
       taskQueue,
       workflowBundle: await workflowBundleFor(workflowsPath, { workflowInterceptorModules: [holdHandoffs] }),
-      activities: createFixtureActivities(h.client),
+      activities: { ...statefulWorkflowActivities, ...createFixtureActivities(h.client) },
       dataConverter: { payloadCodecs: [h.codec] },
       stickyQueueScheduleToStartTimeout: '1 second',
     });

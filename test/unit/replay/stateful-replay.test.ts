@@ -5,7 +5,11 @@ import { join } from 'node:path';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
-import { COALESCE_ONCE_PATCH_ID, HANDOFF_PATCH_ID } from '../../../src/stateful/stateful-workflow.js';
+import {
+  COALESCE_ONCE_PATCH_ID,
+  HANDOFF_PATCH_ID,
+  RELAY_PATCH_ID,
+} from '../../../src/stateful/stateful-workflow.js';
 import { replayFixtureCodec } from '../../replay/codec.js';
 import {
   type FixtureHistory,
@@ -22,7 +26,9 @@ const recordings = await fixtureRecordings();
 
 describe('replaying recorded StatefulWorkflow histories with the current code', () => {
   it('has recordings to replay: the previous release and every patch since', () => {
-    expect(recordings).toEqual(expect.arrayContaining(['0.1.0', HANDOFF_PATCH_ID, COALESCE_ONCE_PATCH_ID]));
+    expect(recordings).toEqual(
+      expect.arrayContaining(['0.1.0', HANDOFF_PATCH_ID, COALESCE_ONCE_PATCH_ID, RELAY_PATCH_ID]),
+    );
   });
 
   it.each(recordings)(
