@@ -1,7 +1,8 @@
 // Measurements 4 and the worker half of 6: a StatefulWorkflow tree (1 + 10 + 100 + 1,000 in full mode)
 // held by one worker process. Times a rotation from `rotateApiToken` on the root until every workflow
-// reports the new version, against (a) the client signalling the same number of flat workflows itself
-// and (b) the server's raw signal rate, the limit for any way of delivering that many signals.
+// reports the new version, against (a) the client signalling the same number of flat workflows itself,
+// (b) the same tree on a worker that cannot relay handoffs (workflow-to-workflow signals), and (c) the
+// server's raw signal rate, the limit for any way of delivering that many signals.
 import { randomUUID } from 'node:crypto';
 import { Client, type Connection } from '@temporalio/client';
 import { ClientCredentialsTokenSource } from '../../src/auth/client-credentials.js';
@@ -45,7 +46,13 @@ export interface PropagationResult {
   workflows: number;
   /** From starting the root until every node ran and held version 1. */
   treeStartMs: number;
+  /** Handoffs relayed by the worker (the default: its credentials hold token.handoff). */
   tree: RotationTiming;
+  /**
+   * (b) The same tree on a worker without tokenrelay's activities: after one failed relay per parent
+   * and run, handoffs go as workflow-to-workflow signals (what a worker without token.handoff does).
+   */
+  treeBySignal: RotationTiming;
   /** (a) The client sends the raw token to every one of as many childless workflows itself. */
   direct: RotationTiming & { sendMs: number };
   /**
@@ -57,6 +64,8 @@ export interface PropagationResult {
   limitMs: number;
   /** Tree rotation time over the direct client's. */
   ratioToDirect: number;
+  /** The workflow-signal tree's rotation time over the direct client's. */
+  ratioBySignalToDirect: number;
   /**
    * `burstRotations` rotations signalled to the root back to back: from the first signal until every
    * workflow held the last token. Coalescing means only the newest token travels.
@@ -114,7 +123,9 @@ export async function measurePropagation(
   const { clientId, clientSecret } = config.apps.developer;
   const run = randomUUID().slice(0, 8);
   const taskQueue = `bench-tree-${run}`;
+  const signalTaskQueue = `bench-tree-signal-${run}`;
   const ids = treeIds(`bench-${run}-root`, options.fanout, options.depth);
+  const signalIds = treeIds(`bench-${run}-signal-root`, options.fanout, options.depth);
   const flatIds = ids.map((_, i) => `bench-${run}-flat-${i}`);
   const warmId = `bench-${run}-warm`;
   // Real tokens, so signals and inputs carry a JWT's size through the codec.
@@ -127,6 +138,7 @@ export async function measurePropagation(
 
   let connection: Connection | undefined;
   let worker: WorkerProcess | undefined;
+  let signalWorker: WorkerProcess | undefined;
   let client: Client | undefined;
   try {
     connection = await connectClient({ address, tls, token });
@@ -148,8 +160,8 @@ export async function measurePropagation(
     );
     const c = client;
     const writes = historyWritesOf(config);
-    const start = (workflowId: string, input: BenchNodeInput) =>
-      startParent(c, 'benchNode', { taskQueue, workflowId, input, apiToken: first });
+    const start = (workflowId: string, input: BenchNodeInput, queue = taskQueue) =>
+      startParent(c, 'benchNode', { taskQueue: queue, workflowId, input, apiToken: first });
     const wait = (targets: readonly string[], version: number) =>
       waitForVersion(c, targets, version, options.timeoutMs);
 
@@ -172,12 +184,29 @@ export async function measurePropagation(
     });
     await wait(flatIds, 1);
 
+    // After the memory figures, which are the relaying worker's alone.
+    signalWorker = await startWorkerProcess(
+      {
+        address,
+        namespace,
+        taskQueue: signalTaskQueue,
+        bundlePath: options.bundlePath,
+        maxCachedWorkflows: signalIds.length + 50,
+        relayHandoffs: false,
+        secured: { tls, tokenEndpoint: { tokenUrl: config.issuer.tokenUrl, clientId, clientSecret } },
+      },
+      config.codec.keys,
+    );
+    await start(signalIds[0] as string, { depth: options.depth, fanout: options.fanout }, signalTaskQueue);
+    await wait(signalIds, 1);
+
     const rawSignalRate = async () => {
       const started = process.hrtime.bigint();
       await runPool(flatIds, options.signalConcurrency, (id) => c.workflow.getHandle(id).signal('benchNoop'));
       return flatIds.length / (msSince(started) / 1000);
     };
     const treeRuns: RotationRun[] = [];
+    const signalTreeRuns: RotationRun[] = [];
     const directRuns: RotationRun[] = [];
     const sendRuns: number[] = [];
     for (let r = 0; r < options.rotations; r++) {
@@ -186,6 +215,13 @@ export async function measurePropagation(
         treeRuns.push(
           await timeRotation(c, ids, options.timeoutMs, writes, () =>
             rotateApiToken(c, ids[0] as string, next, benchRotation),
+          ),
+        );
+      };
+      const rotateSignalTree = async () => {
+        signalTreeRuns.push(
+          await timeRotation(c, signalIds, options.timeoutMs, writes, () =>
+            rotateApiToken(c, signalIds[0] as string, next, benchRotation),
           ),
         );
       };
@@ -200,8 +236,9 @@ export async function measurePropagation(
           }),
         );
       };
-      // Taking turns, so neither kind always runs on the machine the other one just left.
-      for (const rotate of r % 2 === 0 ? [rotateTree, rotateEach] : [rotateEach, rotateTree]) await rotate();
+      // Taking turns, so no kind always runs on the machine another one just left.
+      const kinds = [rotateTree, rotateEach, rotateSignalTree];
+      for (let k = 0; k < kinds.length; k++) await (kinds[(r + k) % kinds.length] as () => Promise<void>)();
     }
     const burst = await timeBurst(c, ids, options.burstRotations, options.timeoutMs, () =>
       source.getToken().then((t) => t.token),
@@ -211,6 +248,7 @@ export async function measurePropagation(
     const rawRuns = [await rawSignalRate(), await rawSignalRate()];
     const rawPerSecond = Math.max(...rawRuns);
     const tree = combine(treeRuns);
+    const treeBySignal = combine(signalTreeRuns);
     const direct = combine(directRuns);
 
     const limitMs = (ids.length / rawPerSecond) * 1000;
@@ -220,6 +258,7 @@ export async function measurePropagation(
         workflows: ids.length,
         treeStartMs: round(treeStartMs),
         tree,
+        treeBySignal,
         direct: { ...direct, sendMs: round(median(sendRuns)) },
         rawSignal: {
           signals: flatIds.length,
@@ -229,6 +268,7 @@ export async function measurePropagation(
         },
         limitMs: round(limitMs),
         ratioToDirect: round(tree.settledMs / direct.settledMs, 2),
+        ratioBySignalToDirect: round(treeBySignal.settledMs / direct.settledMs, 2),
         burst: { ...burst, ratioToOne: round(burst.settledMs / tree.settledMs, 2) },
         ratioToLimit: round(tree.settledMs / limitMs, 2),
       },
@@ -240,8 +280,9 @@ export async function measurePropagation(
       },
     };
   } finally {
-    if (client) await cleanUp(client, [ids[0] as string, ...flatIds]);
+    if (client) await cleanUp(client, [ids[0] as string, signalIds[0] as string, ...flatIds]);
     await worker?.stop();
+    await signalWorker?.stop();
     await connection?.close();
     token.stop();
   }

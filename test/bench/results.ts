@@ -123,6 +123,12 @@ export function renderMarkdown(r: BenchResults): string {
       x(p.ratioToDirect),
     ]);
     rows.push([
+      '4 … the same tree handing down by workflow signal (no relay)',
+      `${ms(p.treeBySignal.settledMs)} (${n(p.treeBySignal.reached)}/${n(p.workflows)} reached)`,
+      `client signals ${n(p.workflows)} ids itself: ${ms(p.direct.settledMs)}`,
+      x(p.ratioBySignalToDirect),
+    ]);
+    rows.push([
       '4 … against the server’s raw signal rate',
       `${ms(p.tree.settledMs)}`,
       `${n(p.workflows)} signals at ${n(p.rawSignal.perSecond)}/s: ${ms(p.limitMs)}`,
@@ -136,7 +142,7 @@ export function renderMarkdown(r: BenchResults): string {
     ]);
     rows.push([
       '4 Server workflow-state writes per workflow per rotation',
-      `tree: ${n(p.tree.writesPerWorkflow, 2)}`,
+      `tree: ${n(p.tree.writesPerWorkflow, 2)} (by workflow signal: ${n(p.treeBySignal.writesPerWorkflow, 2)})`,
       `direct: ${n(p.direct.writesPerWorkflow, 2)}`,
       x(round(p.tree.writesPerWorkflow / p.direct.writesPerWorkflow, 2)),
     ]);
