@@ -14,7 +14,6 @@ let keys: Awaited<ReturnType<typeof generateKeyPair>>;
 let jwksServer: Server;
 let api: Server;
 let url: string;
-let revokedPath: string;
 let dir: string;
 let jwksUrl: string;
 
@@ -41,7 +40,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
   jwksUrl = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks.json`;
   dir = await mkdtemp(join(tmpdir(), 'tokenrelay-demo-api-'));
-  ({ server: api, url, revokedPath } = await startApi('revoked.json'));
+  ({ server: api, url } = await startApi('revoked.json'));
 });
 
 /** A demo API of its own (50 revocations at most, revocations in `file` under the test folder). */
