@@ -45,7 +45,6 @@ export {
   DEFAULT_COALESCE_ROTATIONS_MS,
   HANDOFF_PATCH_ID,
   isStatefulWorkflow,
-  LEADING_EDGE_PATCH_ID,
   RELAY_PATCH_ID,
   type StatefulChildOptions,
   StatefulWorkflow,

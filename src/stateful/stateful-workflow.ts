@@ -67,20 +67,9 @@ export const COALESCE_ONCE_PATCH_ID = 'tokenrelay-apiToken-coalesce-once';
 export const RELAY_PATCH_ID = 'tokenrelay-apiToken-relay';
 
 /**
- * The `patched()` id of coalescing on the leading edge: a raw rotation that finds no window open is
- * handed down at once and opens one; rotations arriving during it only replace the held token, and
- * the newest is handed down when it ends. A single rotation no longer waits (the wait was idle time
- * on the tree's critical path, about a second on Temporal's timers); a burst travels at most twice.
- * Histories without its marker replay the trailing-edge wait. Never remove it while such histories
- * may still be replayed.
- */
-export const LEADING_EDGE_PATCH_ID = 'tokenrelay-apiToken-leading-edge';
-
-/**
- * The coalescing window a raw rotation opens, by default: the rotation goes down at once, rotations
- * arriving in the window only replace the held token, and its end hands down the newest, so a burst
- * travels the tree at most twice. Small next to any token lifetime; costs one timer in the rotated
- * workflow, none below it.
+ * How long a workflow that took a raw rotation waits before handing it down, by default. Rotations
+ * that arrive meanwhile replace it, so a burst travels the tree once, as its newest token. Small next
+ * to any token lifetime; costs one timer in the rotated workflow, none below it.
  */
 export const DEFAULT_COALESCE_ROTATIONS_MS = 500;
 
@@ -95,11 +84,12 @@ export interface StatefulWorkflowOptions {
   /** The workflow type; defaults to the class name with a lower-case first letter. */
   name?: string;
   /**
-   * The window a raw `apiToken` rotation opens when it is handed to the children (default
-   * {@link DEFAULT_COALESCE_ROTATIONS_MS}; 0 hands every rotation down on its own). Rotations
-   * arriving in the window only replace the held token, and the newest is handed down when it ends.
-   * Handoffs from a parent are passed on at once whatever this says. Temporal fires a timer this
-   * short after about a second (measured on the dev server), which is the window's real length.
+   * How long a raw `apiToken` rotation waits before it is handed to the children, so that rotations
+   * arriving meanwhile travel as one (default {@link DEFAULT_COALESCE_ROTATIONS_MS}; 0 hands each
+   * one down at once). A rotation arriving during the wait only replaces the token the wait will
+   * hand down. Handoffs from a parent are passed on at once whatever this says. Temporal fires a
+   * timer this short after about a second (measured on the dev server), which is the wait's real
+   * length.
    */
   coalesceRotationsMs?: number;
 }
@@ -185,8 +175,8 @@ export type StatefulChildOptions<I> = Omit<ChildWorkflowOptions, 'args'> & {
  * `token.handoff`; otherwise the workflow does. A handoff the server accepted
  * counts as held (the child takes every handoff unless it holds a newer token, and Temporal's queries
  * see every event before them); a child that refuses one says so with `__tokenrelay_apiTokenAck`. A
- * raw rotation goes down at once and opens a {@link StatefulWorkflowOptions.coalesceRotationsMs}
- * window, so a burst travels at most twice. Tokens travel in signal and child-input payloads, which
+ * raw rotation waits {@link StatefulWorkflowOptions.coalesceRotationsMs} first, so a burst travels
+ * once. Tokens travel in signal and child-input payloads, which
  * are workflow history: run workers and clients with an encrypting payload codec
  * (`AesGcmPayloadCodec`) so history never holds them in plain text.
  */
@@ -229,8 +219,6 @@ export abstract class StatefulWorkflow<I = void, R = void> {
   #coalescing = false;
   /** Another rotation arrived during the current window: wait one more, up to the cap. */
   #coalesceExtended = false;
-  /** Leading edge: a rotation arrived during the open window, so its end hands the newest down. */
-  #coalescePending = false;
 
   constructor(input: I) {
     this.input = input;
@@ -455,18 +443,16 @@ export abstract class StatefulWorkflow<I = void, R = void> {
   }
 
   /**
-   * Coalesces a burst. On the leading edge (current runs) the first rotation of a burst opens the
-   * window and goes down at once; histories before {@link LEADING_EDGE_PATCH_ID} waited it out
-   * first, and its kick handed down whatever was newest when it ended. Rotations arriving during the
-   * window only replace the held token and hand nothing down themselves.
+   * Waits out the coalescing window once per burst: the first rotation of a burst sleeps, and its
+   * kick hands down whatever is newest when the window ends; the ones arriving meanwhile return at
+   * once (their token replaced the held one) and hand nothing down themselves.
    *
-   * Resolves true when the caller should hand the token down now: it opened the window (leading
-   * edge) or owned one that has ended (before), or there was none. A rotation that joined gets false.
+   * Resolves true when the caller should hand the token down now: it owned the window (which has
+   * ended) or there was none. A rotation that joined an open window gets false.
    */
   async #coalesce(): Promise<boolean> {
     // A workflow with nobody to hand the token to (a leaf) has nothing to coalesce: no timer.
     if (this.#coalesceRotationsMs <= 0 || !this.#children.anyOptedIn()) return true;
-    if (patched(LEADING_EDGE_PATCH_ID)) return this.#coalesceOnLeadingEdge();
     if (this.#coalescing) {
       if (patched(COALESCE_ONCE_PATCH_ID)) return false;
       // Histories recorded before the patch: a joining rotation extended the window by one more
@@ -489,36 +475,6 @@ export abstract class StatefulWorkflow<I = void, R = void> {
       this.#coalescing = false;
     }
     return true;
-  }
-
-  /**
-   * The leading edge: true (hand down now) for a rotation that opens a window, false for one that
-   * joins it; the window's end hands down the newest if any joined.
-   */
-  #coalesceOnLeadingEdge(): boolean {
-    if (this.#coalescing) {
-      this.#coalescePending = true;
-      return false;
-    }
-    this.#coalescing = true;
-    void this.#closeWindow();
-    return true;
-  }
-
-  async #closeWindow(): Promise<void> {
-    try {
-      await sleep(this.#coalesceRotationsMs);
-    } catch (err) {
-      // A cancelled workflow stops propagating; anything else is a bug to surface.
-      if (!isCancellation(err)) throw err;
-      return;
-    } finally {
-      this.#coalescing = false;
-    }
-    if (this.#coalescePending) {
-      this.#coalescePending = false;
-      this.#kick();
-    }
   }
 
   /** A handoff from the parent (or a forgery, on a server that lets reserved signals through). */
@@ -594,8 +550,6 @@ export abstract class StatefulWorkflow<I = void, R = void> {
       for (;;) {
         const held = this.#token.current;
         if (!held || !this.#children.owes(workflowId, heldVersion(held))) return;
-        // A rotation joined the open window: the window's end hands down the newest, once.
-        if (this.#coalescePending) return;
         const envelope: ApiTokenEnvelope = { token: held.token, version: held.version };
         if (!(await this.#handChild(workflowId, envelope))) return;
         this.#children.delivered(workflowId, heldVersion(held));

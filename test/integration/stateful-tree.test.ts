@@ -205,22 +205,6 @@ describe('a StatefulWorkflow tree of 1 root + 5 children + 25 grandchildren, one
         signalled: 0,
       });
     }
-    // And without waiting (leading edge): the root relayed the first rotation before its
-    // coalescing timer fired.
-    const rootEvents = await rawHistoryEvents(h.rawClient, rootId);
-    const rotated = rootEvents.findIndex(
-      (e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'apiToken',
-    );
-    const firstAfterRotation = (found: (e: (typeof rootEvents)[number]) => boolean) =>
-      rootEvents.findIndex((e, i) => i > rotated && found(e));
-    const relayed = firstAfterRotation(
-      (e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity',
-    );
-    const timerFired = firstAfterRotation((e) => Boolean(e.timerFiredEventAttributes));
-    expect(rotated).toBeGreaterThan(0);
-    expect(relayed).toBeGreaterThan(rotated);
-    expect(timerFired).toBeGreaterThan(relayed);
-
     const child = await rawHistoryEvents(h.rawClient, `${rootId}.c0`);
     const handoffs = child.filter(
       (e) => e.workflowExecutionSignaledEventAttributes?.signalName === API_TOKEN_HANDOFF_SIGNAL,
@@ -346,7 +330,7 @@ describe('a StatefulWorkflow tree of 1 root + 5 children + 25 grandchildren, one
     expect((await handedAtStart(loneSpawnedId))?.apiToken?.version).toBeLessThan(lones[0]!.info.version);
   });
 
-  it('regression: a burst of five rotations travels the tree at most twice, not five times', async () => {
+  it('regression: a burst of five rotations travels the tree once, as its newest token', async () => {
     const live = liveIds();
     const handoffsBefore = await handoffCounts(live);
     // Both from the moment the server accepted the (last) rotation until every node holds it,
@@ -368,20 +352,20 @@ describe('a StatefulWorkflow tree of 1 root + 5 children + 25 grandchildren, one
         `(${Date.now() - burstStarted} ms after the first)\n`,
     );
 
-    // Each node below the root got one handoff for the single rotation, at once (no wait). Five
-    // rotations sent within one coalescing window (500 ms) travel at most twice: the first at once,
-    // the newest when the window ends; the three between never travel. (Before coalescing, every
-    // rotation travelled; before coalesce-once, every node got two even behind the wait.) On a
-    // machine too slow to send five signals in one window, a second window doubles that.
+    // Each node below the root got one handoff for the single rotation. Five rotations sent within
+    // one coalescing window (500 ms) travel as one: the root hands only the newest down, once. (Before
+    // the fix, each rotation joining the window handed its token down at once, and every node got
+    // two.) On a machine too slow to send five signals in one window, a second wave is correct.
     const sendMs = accepted - burstStarted;
-    const burstHandoffs = sendMs < DEFAULT_COALESCE_ROTATIONS_MS ? 2 : 4;
+    const burstHandoffs = sendMs < DEFAULT_COALESCE_ROTATIONS_MS ? 1 : 2;
     for (const id of live.filter((id) => id !== rootId)) {
       expect(handoffsAfterOne.get(id)! - handoffsBefore.get(id)!, id).toBe(1);
       const received = handoffsAfterBurst.get(id)! - handoffsAfterOne.get(id)!;
       expect(received, `${id} (burst sent in ${sendMs} ms)`).toBeLessThanOrEqual(burstHandoffs);
       expect(received, id).toBeGreaterThanOrEqual(1);
     }
-    // How long it takes is the benchmark's to measure (npm run bench, measurement 4: burst).
+    // How long it takes is the benchmark's to measure (npm run bench, measurement 4: burst); the
+    // counts above are what makes it take about the time of one rotation.
   });
 
   it('keeps every token out of the raw history of every workflow in the tree', async () => {
