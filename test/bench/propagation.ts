@@ -213,20 +213,16 @@ export async function measurePropagation(
     const sendRuns: number[] = [];
     for (let r = 0; r < options.rotations; r++) {
       const next = (await source.getToken()).token;
-      const rotateTree = async () => {
-        treeRuns.push(
-          await timeRotation(c, ids, options.timeoutMs, writes, () =>
-            rotateApiToken(c, ids[0] as string, next, benchRotation),
+      /** Rotates a tree at its root (the first id) and records the timing in `runs`. */
+      const rotateTreeOf = (tree: readonly string[], runs: RotationRun[]) => async () => {
+        runs.push(
+          await timeRotation(c, tree, options.timeoutMs, writes, () =>
+            rotateApiToken(c, tree[0] as string, next, benchRotation),
           ),
         );
       };
-      const rotateSignalTree = async () => {
-        signalTreeRuns.push(
-          await timeRotation(c, signalIds, options.timeoutMs, writes, () =>
-            rotateApiToken(c, signalIds[0] as string, next, benchRotation),
-          ),
-        );
-      };
+      const rotateTree = rotateTreeOf(ids, treeRuns);
+      const rotateSignalTree = rotateTreeOf(signalIds, signalTreeRuns);
       const rotateEach = async () => {
         directRuns.push(
           await timeRotation(c, flatIds, options.timeoutMs, writes, async () => {
