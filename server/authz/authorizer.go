@@ -113,10 +113,15 @@ func (c *call) decide() authorization.Result {
 	if name, found := c.reservedSignal(); found {
 		c.sensitive = true
 		c.signal = name
-		if req, ok := c.target.Request.(*workflowservice.SignalWorkflowExecutionRequest); ok && c.fromTokenrelay && name == signalHandoff {
-			return c.relayHandoff(req)
+		if c.fromTokenrelay && name == signalHandoff {
+			switch req := c.target.Request.(type) {
+			case *workflowservice.SignalWorkflowExecutionRequest:
+				return c.relayHandoff(req.GetWorkflowExecution(), req.GetInput())
+			case *workflowservice.UpdateWorkflowExecutionRequest:
+				return c.relayHandoff(req.GetWorkflowExecution(), req.GetRequest().GetInput().GetArgs())
+			}
 		}
-		return deny(fmt.Sprintf("signal names starting with %q are reserved for workflow-to-workflow messages", ReservedSignalPrefix))
+		return deny(fmt.Sprintf("signal and update names starting with %q are reserved for workflow-to-workflow messages", ReservedSignalPrefix))
 	}
 	if !c.fromTokenrelay {
 		// The server's own traffic: Temporal's role check, as on a stock server.
@@ -153,7 +158,7 @@ func (c *call) decide() authorization.Result {
 	}
 }
 
-// reservedSignal finds an external signal with the reserved prefix, whoever sends it.
+// reservedSignal finds an external signal or update with the reserved prefix, whoever sends it.
 func (c *call) reservedSignal() (string, bool) {
 	var name string
 	switch req := c.target.Request.(type) {
@@ -166,6 +171,17 @@ func (c *call) reservedSignal() (string, bool) {
 		c.workflowType = req.GetWorkflowType().GetName()
 	case *workflowservice.StartBatchOperationRequest:
 		name = req.GetSignalOperation().GetSignal()
+	case *workflowservice.UpdateWorkflowExecutionRequest:
+		// The update form of the handoff, which a worker's relay sends to a child without children.
+		name = req.GetRequest().GetInput().GetName()
+		c.workflowID = req.GetWorkflowExecution().GetWorkflowId()
+	case *workflowservice.ExecuteMultiOperationRequest:
+		// Update-with-start never carries a handoff: any reserved update in it is refused.
+		for _, op := range req.GetOperations() {
+			if n := op.GetUpdateWorkflow().GetRequest().GetInput().GetName(); isReservedSignal(n) {
+				name = n
+			}
+		}
 	default:
 		return "", false
 	}
@@ -355,18 +371,18 @@ func (c *call) rotate(input *commonpb.Payloads, granted func() (bool, string)) a
 // relayHandoff decides a parent's handoff that its worker sends to a child over the worker's own
 // connection: token.handoff on the child's type (no role implies it) and an encrypted payload. Every
 // other use of the reserved prefix stays workflow-to-workflow only.
-func (c *call) relayHandoff(req *workflowservice.SignalWorkflowExecutionRequest) authorization.Result {
-	execution := req.GetWorkflowExecution()
+// The same rule covers both forms: the signal, and the update a leaf takes in one write.
+func (c *call) relayHandoff(execution *commonpb.WorkflowExecution, input *commonpb.Payloads) authorization.Result {
 	c.workflowID = execution.GetWorkflowId()
-	if n := len(req.GetInput().GetPayloads()); n != 1 {
+	if n := len(input.GetPayloads()); n != 1 {
 		return deny(fmt.Sprintf("a handoff carries exactly one payload, the encrypted envelope; this one has %d", n))
 	}
-	if reason := unencryptedPayload(req.GetInput()); reason != "" {
+	if reason := unencryptedPayload(input); reason != "" {
 		return deny(reason)
 	}
 	ok, reason := c.grantOn(ActionTokenHandoff, execution)
 	if !ok {
-		return deny(reason + fmt.Sprintf(" (roles never imply token.handoff; otherwise signal names starting with %q are reserved for workflow-to-workflow messages)", ReservedSignalPrefix))
+		return deny(reason + fmt.Sprintf(" (roles never imply token.handoff; otherwise signal and update names starting with %q are reserved for workflow-to-workflow messages)", ReservedSignalPrefix))
 	}
 	c.allowReason = reason
 	return allow

@@ -124,12 +124,20 @@ func batchSignal(name string, input *commonpb.Payloads) *workflowservice.StartBa
 }
 
 func updateWithStart(workflowType string) *workflowservice.ExecuteMultiOperationRequest {
+	return namedUpdateWithStart(workflowType, "setStock", nil)
+}
+
+func namedUpdateWithStart(workflowType, name string, args *commonpb.Payloads) *workflowservice.ExecuteMultiOperationRequest {
 	return &workflowservice.ExecuteMultiOperationRequest{Namespace: "default", Operations: []*workflowservice.ExecuteMultiOperationRequest_Operation{
 		{Operation: &workflowservice.ExecuteMultiOperationRequest_Operation_StartWorkflow{StartWorkflow: start(workflowType, nil)}},
-		{Operation: &workflowservice.ExecuteMultiOperationRequest_Operation_UpdateWorkflow{UpdateWorkflow: &workflowservice.UpdateWorkflowExecutionRequest{
-			Namespace: "default", WorkflowExecution: wf("new-1"), Request: &updatepb.Request{Input: &updatepb.Input{Name: "setStock"}},
-		}}},
+		{Operation: &workflowservice.ExecuteMultiOperationRequest_Operation_UpdateWorkflow{UpdateWorkflow: update("new-1", name, args)}},
 	}}
+}
+
+func update(id, name string, args *commonpb.Payloads) *workflowservice.UpdateWorkflowExecutionRequest {
+	return &workflowservice.UpdateWorkflowExecutionRequest{
+		Namespace: "default", WorkflowExecution: wf(id), Request: &updatepb.Request{Input: &updatepb.Input{Name: name, Args: args}},
+	}
 }
 
 func createSchedule(input *commonpb.Payloads) *workflowservice.CreateScheduleRequest {
@@ -173,7 +181,13 @@ func TestDecisionTable(t *testing.T) {
 			tcase{"reserved ack/" + name, claims, "SignalWorkflowExecution", "", signal("inv-1", "__tokenrelay_apiTokenAck", nil), false, true, "reserved"},
 			tcase{"reserved signal-with-start/" + name, claims, "SignalWithStartWorkflowExecution", "", signalWithStart("inventorySync", "__tokenrelay_x", nil, encrypted), false, true, "reserved"},
 			tcase{"reserved batch signal/" + name, claims, "StartBatchOperation", "", batchSignal("__tokenrelay_apiTokenHandoff", encrypted), false, true, "reserved"},
+			tcase{"reserved update/" + name, claims, "UpdateWorkflowExecution", "", update("inv-1", "__tokenrelay_apiTokenAck", encrypted), false, true, "reserved"},
+			tcase{"reserved update-with-start/" + name, claims, "ExecuteMultiOperation", "", namedUpdateWithStart("inventorySync", "__tokenrelay_apiTokenHandoff", encrypted), false, true, "reserved"},
 		)
+		if name != "worker" {
+			cases = append(cases,
+				tcase{"reserved handoff update/" + name, claims, "UpdateWorkflowExecution", "", update("inv-1", "__tokenrelay_apiTokenHandoff", encrypted), false, true, "reserved"})
+		}
 	}
 	cases = append(cases, []tcase{
 		// Health checks and missing credentials.
@@ -193,6 +207,13 @@ func TestDecisionTable(t *testing.T) {
 		{"relay handoff/writer denied", writer, "SignalWorkflowExecution", "", signal("inv-1", "__tokenrelay_apiTokenHandoff", encrypted), false, true, "roles never imply token.handoff"},
 		{"relay ack/worker denied", worker, "SignalWorkflowExecution", "", signal("inv-1", "__tokenrelay_apiTokenAck", encrypted), false, true, "reserved"},
 		{"relay handoff signal-with-start/worker denied", worker, "SignalWithStartWorkflowExecution", "", signalWithStart("inventorySync", "__tokenrelay_apiTokenHandoff", nil, encrypted), false, true, "reserved"},
+		// The update form, which a leaf takes in one write: the same rule.
+		{"relay handoff update/worker", worker, "UpdateWorkflowExecution", "", update("inv-1", "__tokenrelay_apiTokenHandoff", encrypted), true, true, "token.handoff grant matches workflow type \"inventorySync\""},
+		{"relay handoff update/worker other type denied", worker, "UpdateWorkflowExecution", "", update("other-1", "__tokenrelay_apiTokenHandoff", encrypted), false, true, "no token.handoff grant matches workflow type \"billingRun\""},
+		{"relay handoff update/worker plaintext denied", worker, "UpdateWorkflowExecution", "", update("inv-1", "__tokenrelay_apiTokenHandoff", plainTok), false, true, "not encrypted"},
+		{"relay handoff update/worker two payloads denied", worker, "UpdateWorkflowExecution", "", update("inv-1", "__tokenrelay_apiTokenHandoff", &commonpb.Payloads{Payloads: []*commonpb.Payload{encrypted.Payloads[0], encrypted.Payloads[0]}}), false, true, "exactly one payload"},
+		{"relay handoff update/writer denied", writer, "UpdateWorkflowExecution", "", update("inv-1", "__tokenrelay_apiTokenHandoff", encrypted), false, true, "roles never imply token.handoff"},
+		{"update public name/writer", writer, "UpdateWorkflowExecution", "", update("inv-1", "setStock", encrypted), true, false, ""},
 		{"relay handoff batch/worker denied", worker, "StartBatchOperation", "", batchSignal("__tokenrelay_apiTokenHandoff", encrypted), false, true, "reserved"},
 
 		// Rotation: token.rotate only, never implied by a role.
