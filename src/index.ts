@@ -102,6 +102,8 @@ export type {
   ApiTokenEnvelope,
   ApiTokenInfo,
   HandoffRelayOutcome,
+  HandoffReply,
+  RelayOptions,
 } from './stateful/messages.js';
 export { RELAY_HANDOFF_ACTIVITY } from './stateful/messages.js';
 export {

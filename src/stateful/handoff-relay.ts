@@ -1,15 +1,21 @@
-// Node side of the handoff relay: the local activity a StatefulWorkflow runs to have its worker
-// signal its children, instead of workflow-to-workflow signals (docs/architecture.md §3).
+// Node side of the handoff relay: the activity a StatefulWorkflow runs to have its worker hand its
+// children the token, instead of workflow-to-workflow signals (docs/architecture.md §3).
 import { Context } from '@temporalio/activity';
-import { type Client, WorkflowNotFoundError } from '@temporalio/client';
+import { type Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { grpcStatusOf } from '../temporal/errors.js';
 import { StatefulError } from './errors.js';
 import {
   API_TOKEN_HANDOFF_SIGNAL,
+  API_TOKEN_HANDOFF_UPDATE,
   type ApiTokenEnvelope,
   type HandoffRelayOutcome,
+  type HandoffReply,
   RELAY_HANDOFF_ACTIVITY,
+  type RelayOptions,
 } from './messages.js';
+
+/** A relay running longer than this heartbeats (as a regular activity), so a lost worker shows soon. */
+const HEARTBEAT_EVERY_MS = 10_000;
 
 const PERMISSION_DENIED = 7;
 
@@ -20,13 +26,20 @@ const PERMISSION_DENIED = 7;
 const RELAY_CONCURRENCY = 32;
 
 /**
- * Sends `envelope` to each child in `workflowIds` (its latest run) on the reserved handoff signal,
- * through `client`. The server's acceptance is what the parent counts as delivered, exactly as for a
- * workflow-to-workflow signal, so an outcome means the same thing either way.
+ * How long one update may wait for its child to take the handoff before the relay sends the signal
+ * instead: the child may sit on a busy or stopped worker, while the server accepts a signal alone.
+ */
+const UPDATE_DEADLINE_MS = 10_000;
+
+/**
+ * Hands `envelope` to each child in `workflowIds` (its latest run) through `client`: by the reserved
+ * handoff update when `options.byUpdate` (the child replies once it holds the token), and by the
+ * reserved handoff signal to any child that did not take the update (it rejected it, runs a release
+ * without the handler, or did not answer in time). A delivered signal means the server accepted it,
+ * exactly as for a workflow-to-workflow signal, so an outcome means the same thing either way.
  *
  * The envelope holds the token: `client` must encrypt payloads (the worker's client does when the
- * worker has a codec). A local activity's arguments are not recorded in workflow history; only the
- * outcomes are.
+ * worker has a codec).
  *
  * @returns one outcome per child, in order: `delivered`, `closed` (it no longer runs), `refused` (the
  *   server denied the caller: no `token.handoff` grant for its type, or no codec) or `failed`.
@@ -35,20 +48,23 @@ export async function relayApiTokenHandoffs(
   client: Client,
   workflowIds: readonly string[],
   envelope: ApiTokenEnvelope,
+  options: RelayOptions = {},
 ): Promise<HandoffRelayOutcome[]> {
   const outcomes: HandoffRelayOutcome[] = new Array(workflowIds.length);
   let next = 0;
   const lane = async () => {
     while (next < workflowIds.length) {
       const i = next++;
-      outcomes[i] = await relayOne(client, workflowIds[i] as string, envelope);
+      const workflowId = workflowIds[i] as string;
+      const updated = options.byUpdate ? await updateOne(client, workflowId, envelope) : null;
+      outcomes[i] = updated ?? (await signalOne(client, workflowId, envelope));
     }
   };
   await Promise.all(Array.from({ length: Math.min(RELAY_CONCURRENCY, workflowIds.length) }, lane));
   return outcomes;
 }
 
-async function relayOne(
+async function signalOne(
   client: Client,
   workflowId: string,
   envelope: ApiTokenEnvelope,
@@ -59,6 +75,31 @@ async function relayOne(
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return 'closed';
     return grpcStatusOf(err)?.code === PERMISSION_DENIED ? 'refused' : 'failed';
+  }
+}
+
+/**
+ * Hands `envelope` over by update. Null when the child did not take it that way (it rejected it, runs
+ * an older release, or the update failed or timed out): the caller sends the signal, which every
+ * child takes. A refusal by the server or a closed child is final: the signal would meet the same.
+ */
+async function updateOne(
+  client: Client,
+  workflowId: string,
+  envelope: ApiTokenEnvelope,
+): Promise<HandoffRelayOutcome | null> {
+  try {
+    await client.connection.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
+      client.workflow
+        .getHandle(workflowId)
+        .executeUpdate<HandoffReply, [ApiTokenEnvelope]>(API_TOKEN_HANDOFF_UPDATE, { args: [envelope] }),
+    );
+    return 'delivered';
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) return null;
+    if (err instanceof WorkflowNotFoundError) return 'closed';
+    if (grpcStatusOf(err)?.code === PERMISSION_DENIED) return 'refused';
+    return null;
   }
 }
 
@@ -77,16 +118,28 @@ async function relayOne(
 export const statefulWorkflowActivities: Readonly<
   Record<
     typeof RELAY_HANDOFF_ACTIVITY,
-    (workflowIds: string[], envelope: ApiTokenEnvelope) => Promise<HandoffRelayOutcome[]>
+    (
+      workflowIds: string[],
+      envelope: ApiTokenEnvelope,
+      options?: RelayOptions,
+    ) => Promise<HandoffRelayOutcome[]>
   >
 > = {
-  [RELAY_HANDOFF_ACTIVITY]: async (workflowIds, envelope) =>
-    relayApiTokenHandoffs(workerClient(), workflowIds, envelope),
+  [RELAY_HANDOFF_ACTIVITY]: async (workflowIds, envelope, options) => {
+    const context = activityContext();
+    // Only relays that outlast the interval heartbeat: a short one costs the server no extra write.
+    const heartbeat = setInterval(() => context.heartbeat(), HEARTBEAT_EVERY_MS);
+    try {
+      return await relayApiTokenHandoffs(context.client, workflowIds, envelope, options);
+    } finally {
+      clearInterval(heartbeat);
+    }
+  },
 };
 
-function workerClient(): Client {
+function activityContext(): Context {
   try {
-    return Context.current().client;
+    return Context.current();
   } catch (cause) {
     throw new StatefulError(
       'stateful.wrong_context',

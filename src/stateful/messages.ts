@@ -1,6 +1,6 @@
 // The apiToken contract shared by workflows and clients. Sandbox-safe: @temporalio/workflow and plain
 // TypeScript only, so a client, an activity and a workflow all import the same definitions.
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 
 /**
  * A token with its version, as a parent hands it to a child (start input, handoff signal) or a run to
@@ -128,13 +128,21 @@ export interface CarriedChild {
 export const RESERVED_SIGNAL_PREFIX = '__tokenrelay_';
 /** Parent → child: the parent's token and version (`ApiTokenEnvelope`). */
 export const API_TOKEN_HANDOFF_SIGNAL = `${RESERVED_SIGNAL_PREFIX}apiTokenHandoff`;
+/**
+ * Parent → child, the same handoff as an update, sent by the worker's relay only: the child takes it in
+ * one server write (against three for the signal) and replies once it holds the token. A child that
+ * rejects it (its validator leaves no history) gets the signal instead.
+ */
+export const API_TOKEN_HANDOFF_UPDATE = API_TOKEN_HANDOFF_SIGNAL;
 /** Child → parent: what the child holds after a handoff (`ApiTokenAck`). */
 export const API_TOKEN_ACK_SIGNAL = `${RESERVED_SIGNAL_PREFIX}apiTokenAck`;
 
 /**
- * The local activity by which a worker relays its workflow's handoff to a child over the worker's
- * own connection (3 server writes per child against 5 for a workflow-to-workflow signal). It needs
- * the `token.handoff` grant; without it the workflow falls back to the workflow-to-workflow signal.
+ * The activity by which a worker relays its workflow's handoff to its children over the worker's own
+ * connection: by update (1 server write per child) and else by signal (3), against 5 for a
+ * workflow-to-workflow signal. It needs the `token.handoff` grant; without it the workflow falls back
+ * to the workflow-to-workflow signal. Histories from before {@link RelayOptions} ran it as a local
+ * activity that signals only.
  */
 export const RELAY_HANDOFF_ACTIVITY = `${RESERVED_SIGNAL_PREFIX}relayApiTokenHandoff`;
 
@@ -146,6 +154,22 @@ export const RELAY_HANDOFF_ACTIVITY = `${RESERVED_SIGNAL_PREFIX}relayApiTokenHan
  */
 export type HandoffRelayOutcome = 'delivered' | 'closed' | 'refused' | 'failed';
 
+/** How {@link RELAY_HANDOFF_ACTIVITY} hands the token over. */
+export interface RelayOptions {
+  /**
+   * Try the handoff update first (one server write for the child, against three for the signal).
+   * Only from a regular activity: a local activity runs while its parent's workflow task is held open,
+   * and an update waits for the child's workflow task, so parents waiting on children could hold every
+   * workflow-task slot of a worker. Default false: the signal only.
+   */
+  byUpdate?: boolean;
+}
+
+/** A child's reply to {@link apiTokenHandoffUpdate}: the version it holds after taking the handoff. */
+export interface HandoffReply {
+  version: number;
+}
+
 /**
  * The standard message names, so `temporal workflow signal --name apiToken` and
  * `handle.signal('apiToken', …)` work from any client. The signal takes a raw token string from a
@@ -154,6 +178,8 @@ export type HandoffRelayOutcome = 'delivered' | 'closed' | 'refused' | 'failed';
 export const apiTokenSignal = defineSignal<[string]>('apiToken');
 /** Parent → child delivery. Reserved: sent only by StatefulWorkflow, never by a client. */
 export const apiTokenHandoffSignal = defineSignal<[ApiTokenEnvelope]>(API_TOKEN_HANDOFF_SIGNAL);
+/** The handoff as an update (see {@link API_TOKEN_HANDOFF_UPDATE}); the reply is the version then held. */
+export const apiTokenHandoffUpdate = defineUpdate<HandoffReply, [ApiTokenEnvelope]>(API_TOKEN_HANDOFF_UPDATE);
 /** Child → parent confirmation. Reserved: sent only by StatefulWorkflow, never by a client. */
 export const apiTokenAckSignal = defineSignal<[ApiTokenAck]>(API_TOKEN_ACK_SIGNAL);
 /** The current token, or null before the first one arrived. */

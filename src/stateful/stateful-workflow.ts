@@ -11,6 +11,7 @@ import {
   isCancellation,
   log,
   patched,
+  proxyActivities,
   proxyLocalActivities,
   type SignalDefinition,
   setHandler,
@@ -28,13 +29,16 @@ import {
   apiAccessQuery,
   apiTokenAckSignal,
   apiTokenHandoffSignal,
+  apiTokenHandoffUpdate,
   apiTokenInfoQuery,
   apiTokenQuery,
   apiTokenSignal,
   apiUrlQuery,
   apiUrlSignal,
   type HandoffRelayOutcome,
+  type HandoffReply,
   RELAY_HANDOFF_ACTIVITY,
+  type RelayOptions,
   type StatefulHandoff,
 } from './messages.js';
 import { ApiTokenState, type HeldApiToken, isEnvelope, isFutureVersion } from './token-state.js';
@@ -67,6 +71,16 @@ export const COALESCE_ONCE_PATCH_ID = 'tokenrelay-apiToken-coalesce-once';
 export const RELAY_PATCH_ID = 'tokenrelay-apiToken-relay';
 
 /**
+ * The `patched()` id of the relay as a regular activity that hands each child its token by the
+ * reserved update (the child replies once it holds it; one server write for the child instead of
+ * three), falling back to the reserved signal per child. A local activity cannot wait on updates: it
+ * holds its parent's workflow task open, and parents waiting on children could take every
+ * workflow-task slot. Histories without its marker replay with the local activity, which signals
+ * only. Never remove it while such histories may still be replayed.
+ */
+export const RELAY_ACTIVITY_PATCH_ID = 'tokenrelay-apiToken-relay-activity';
+
+/**
  * How long a workflow that took a raw rotation waits before handing it down, by default. Rotations
  * that arrive meanwhile replace it, so a burst travels the tree once, as its newest token. Small next
  * to any token lifetime; costs one timer in the rotated workflow, none below it.
@@ -95,7 +109,8 @@ export interface StatefulWorkflowOptions {
 }
 
 /**
- * The relay activity, run by the worker beside the workflow task: one per batch of children, each
+ * The relay as a local activity, for histories from before {@link RELAY_ACTIVITY_PATCH_ID} (it
+ * signals only), run by the worker beside the workflow task: one per batch of children, each
  * child's outcome reported, never thrown. Only the activity itself failing is retried, and briefly:
  * after that the workflow-to-workflow signal (which the server retries itself) is the better path.
  */
@@ -112,6 +127,29 @@ const relayActivities = proxyLocalActivities<
   retry: {
     initialInterval: '200 milliseconds',
     maximumInterval: '5 seconds',
+    nonRetryableErrorTypes: ['NotFoundError'],
+  },
+});
+
+/** The relay as a regular activity (see {@link RELAY_ACTIVITY_PATCH_ID}); the same activity function. */
+const relayByActivity = proxyActivities<
+  Record<
+    typeof RELAY_HANDOFF_ACTIVITY,
+    (
+      workflowIds: string[],
+      envelope: ApiTokenEnvelope,
+      options: RelayOptions,
+    ) => Promise<HandoffRelayOutcome[]>
+  >
+>({
+  // An update may wait up to 10 s for a busy child, 32 at a time: a parent of thousands needs minutes.
+  // A relay that runs longer heartbeats, so a lost worker is noticed in 30 s, not at the timeout.
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: {
+    initialInterval: '200 milliseconds',
+    maximumInterval: '5 seconds',
+    maximumAttempts: 3,
     nonRetryableErrorTypes: ['NotFoundError'],
   },
 });
@@ -170,13 +208,13 @@ export type StatefulChildOptions<I> = Omit<ChildWorkflowOptions, 'args'> & {
  * Every instance answers the `apiToken` signal (a raw token string from a rotator) and the `apiToken`,
  * `apiTokenInfo`, `apiAccess` and `apiUrl` queries. It hands each newer token to the children it
  * started with {@link StatefulWorkflow.startChild} by the reserved `__tokenrelay_apiTokenHandoff`
- * signal, one handoff in flight per child and always the newest token. The worker sends it (one local
- * activity per parent and rotation, see {@link RELAY_PATCH_ID}) when its credentials hold
- * `token.handoff`; otherwise the workflow does. A handoff the server accepted
+ * update or signal, one handoff in flight per child and always the newest token. The worker sends it
+ * (one activity per parent and rotation, see {@link RELAY_ACTIVITY_PATCH_ID}) when its credentials
+ * hold `token.handoff`; otherwise the workflow signals. A handoff the server accepted
  * counts as held (the child takes every handoff unless it holds a newer token, and Temporal's queries
  * see every event before them); a child that refuses one says so with `__tokenrelay_apiTokenAck`. A
  * raw rotation waits {@link StatefulWorkflowOptions.coalesceRotationsMs} first, so a burst travels
- * once. Tokens travel in signal and child-input payloads, which
+ * once. Tokens travel in signal, update, child-input and relay-activity payloads, which
  * are workflow history: run workers and clients with an encrypting payload codec
  * (`AesGcmPayloadCodec`) so history never holds them in plain text.
  */
@@ -385,6 +423,9 @@ export abstract class StatefulWorkflow<I = void, R = void> {
 
     setHandler(apiTokenSignal, (value: unknown) => this.#onApiToken(value));
     setHandler(apiTokenHandoffSignal, (value: unknown) => this.#onHandoff(value));
+    setHandler(apiTokenHandoffUpdate, (value: unknown) => this.#onLeafHandoff(value), {
+      validator: (value: unknown) => this.#validateLeafHandoff(value),
+    });
     setHandler(apiTokenAckSignal, (value: unknown) => this.#onAck(value));
     setHandler(apiTokenQuery, () => this.apiToken);
     setHandler(apiTokenInfoQuery, () => this.apiTokenInfo());
@@ -495,6 +536,25 @@ export abstract class StatefulWorkflow<I = void, R = void> {
     // The parent counts a delivered handoff as held: take that back. A genuine parent never sends a
     // future version (versions follow workflow time), so this is for forgeries on a stock server.
     if (isEnvelope(value)) this.#requestAck(value.version);
+  }
+
+  /**
+   * Admits the update form of a handoff only where taking it is all there is to do: a workflow with no
+   * child to hand the token on to, running the current protocol, and a well-formed envelope that is not
+   * from the future. A rejection leaves no trace in history; the relay then sends the signal, whose
+   * handler does the rest (relaying on, or telling the parent about a refusal).
+   */
+  #validateLeafHandoff(value: unknown): void {
+    if (!this.#handoffs) throw new Error('not on the handoff protocol yet: send the signal');
+    if (!isEnvelope(value) || isFutureVersion(value.version, new Date())) {
+      throw new Error('not a handoff this workflow would take: send the signal');
+    }
+  }
+
+  /** The update form of a handoff, admitted by {@link #validateLeafHandoff}: replies with what is held. */
+  #onLeafHandoff(value: unknown): HandoffReply {
+    this.#onHandoff(value);
+    return { version: this.#token.version };
   }
 
   /** A child's confirmation of what it holds. */
@@ -647,7 +707,9 @@ export abstract class StatefulWorkflow<I = void, R = void> {
     const ids = [...batch.waiting.keys()];
     let outcomes: HandoffRelayOutcome[];
     try {
-      outcomes = await relayActivities[RELAY_HANDOFF_ACTIVITY](ids, batch.envelope);
+      outcomes = patched(RELAY_ACTIVITY_PATCH_ID)
+        ? await relayByActivity[RELAY_HANDOFF_ACTIVITY](ids, batch.envelope, { byUpdate: true })
+        : await relayActivities[RELAY_HANDOFF_ACTIVITY](ids, batch.envelope);
     } catch (err) {
       if (isCancellation(err)) {
         for (const waiter of batch.waiting.values()) waiter.reject(err);

@@ -20,6 +20,7 @@ import {
   startParent,
 } from '../../src/index.js';
 import { statefulWorkflowActivities } from '../../src/stateful/handoff-relay.js';
+import { RELAY_HANDOFF_ACTIVITY } from '../../src/stateful/messages.js';
 import {
   createTestApp,
   devConfig,
@@ -309,7 +310,7 @@ describe("tokenrelay's authorizer on the dev stack", () => {
     await (await clientOf('developer')).workflow.getHandle(allowedId).terminate('test over');
   });
 
-  it('takes an external __tokenrelay_apiTokenHandoff only from token.handoff holders, as one encrypted envelope', async () => {
+  it('takes an external __tokenrelay_apiTokenHandoff (signal or update) only from token.handoff holders, as one encrypted envelope', async () => {
     // An empty one is refused for every dev application, admin included: a relay always sends one.
     for (const app of apps) {
       const client = await clientOf(app);
@@ -341,6 +342,27 @@ describe("tokenrelay's authorizer on the dev stack", () => {
       outsider: PERMISSION_DENIED,
       admin: PERMISSION_DENIED,
     });
+    // The update form of the handoff (what the relay sends first): the same rule. The stale envelope
+    // is taken by the workflow, which replies with the newer version it keeps.
+    const updates: Record<string, number | 'ok'> = {};
+    for (const app of apps) {
+      updates[app] = await grpcCodeOf(
+        (await clientOf(app)).workflow
+          .getHandle(workflowId)
+          .executeUpdate('__tokenrelay_apiTokenHandoff', { args: [stale] }),
+      );
+    }
+    expect(updates).toEqual(outcomes);
+    // Every other reserved update is refused, to the developer too.
+    expect(
+      await grpcCodeOf(
+        (await clientOf('developer')).workflow
+          .getHandle(workflowId)
+          .executeUpdate('__tokenrelay_apiTokenAck', {
+            args: [{ workflowId, version: 1, fingerprint: null }],
+          }),
+      ),
+    ).toBe(PERMISSION_DENIED);
     // Plain text is refused even to the developer.
     const plain = await clientOf('developer', { codec: false });
     expect(
@@ -428,7 +450,7 @@ describe("tokenrelay's authorizer on the dev stack", () => {
       const events = await rawHistoryEvents(h.rawClient, parentId);
       // The worker tried to relay, the server refused its credentials, and the workflow signalled.
       const relays = events.filter(
-        (e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity',
+        (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === RELAY_HANDOFF_ACTIVITY,
       );
       expect(relays.length).toBeGreaterThanOrEqual(1);
       const signalled = events

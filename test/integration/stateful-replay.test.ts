@@ -8,10 +8,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_TOKEN_ACK_SIGNAL, API_TOKEN_HANDOFF_SIGNAL } from '../../src/stateful/messages.js';
+import {
+  API_TOKEN_ACK_SIGNAL,
+  API_TOKEN_HANDOFF_SIGNAL,
+  API_TOKEN_HANDOFF_UPDATE,
+  RELAY_HANDOFF_ACTIVITY,
+} from '../../src/stateful/messages.js';
 import {
   COALESCE_ONCE_PATCH_ID,
   HANDOFF_PATCH_ID,
+  RELAY_ACTIVITY_PATCH_ID,
   RELAY_PATCH_ID,
 } from '../../src/stateful/stateful-workflow.js';
 import { fixturesDir, loadHistories, replay, replayFailures } from '../replay/replay.js';
@@ -54,7 +60,7 @@ describe('histories of the current StatefulWorkflow', () => {
     const histories = await loadHistories(outDir, keepAs ?? 'current');
 
     // The current behaviour is what was recorded: the patch marker from the first workflow task on,
-    // tokens handed down by the worker's relay (the reserved signal sent over its connection), and
+    // tokens handed down by the worker's relay (the reserved update sent over its connection), and
     // acks back up only where one was refused.
     for (const { name, history } of histories) {
       const events = history.events ?? [];
@@ -74,10 +80,22 @@ describe('histories of the current StatefulWorkflow', () => {
         (e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes?.signalName ?? [],
       );
     const relayedBy = (file: string) =>
-      eventsOf(file).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity');
+      eventsOf(file).filter(
+        (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === RELAY_HANDOFF_ACTIVITY,
+      );
     for (const parent of ['root-run1', 'c0']) {
       expect(relayedBy(parent).length, `${parent} relays`).toBeGreaterThan(0);
       expect(sentBy(parent), parent).not.toContain(API_TOKEN_HANDOFF_SIGNAL);
+    }
+    // The relay handed the token over by update, to a child with children and to a leaf.
+    const updatesTakenBy = (file: string) =>
+      eventsOf(file).filter(
+        (e) =>
+          e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name ===
+          API_TOKEN_HANDOFF_UPDATE,
+      );
+    for (const child of ['c0', 'c0.c0-leaf']) {
+      expect(updatesTakenBy(child).length, `${child} handoff updates`).toBeGreaterThan(0);
     }
     // Handoffs taken are not acked (delivery counts as confirmed); a refused envelope is answered.
     expect(sentBy('c0')).not.toContain(API_TOKEN_ACK_SIGNAL);
@@ -89,9 +107,14 @@ describe('histories of the current StatefulWorkflow', () => {
         return data ? [(JSON.parse(Buffer.from(data).toString()) as { id: string }).id] : [];
       });
     expect(patchesOf('root-run2')).toEqual(
-      expect.arrayContaining([HANDOFF_PATCH_ID, RELAY_PATCH_ID, COALESCE_ONCE_PATCH_ID]),
+      expect.arrayContaining([
+        HANDOFF_PATCH_ID,
+        RELAY_PATCH_ID,
+        COALESCE_ONCE_PATCH_ID,
+        RELAY_ACTIVITY_PATCH_ID,
+      ]),
     );
-    expect(patchesOf('root-run1')).toContain(RELAY_PATCH_ID);
+    expect(patchesOf('root-run1')).toEqual(expect.arrayContaining([RELAY_PATCH_ID, RELAY_ACTIVITY_PATCH_ID]));
 
     expect(replayFailures(await replay(histories))).toEqual([]);
   }, 300_000);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Client } from '@temporalio/client';
+import { Client, WorkflowUpdateFailedError } from '@temporalio/client';
 import { defaultPayloadConverter, type PayloadCodec } from '@temporalio/common';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +8,8 @@ import { apiTokenFingerprint } from '../../src/stateful/fingerprint.js';
 import {
   API_TOKEN_ACK_SIGNAL,
   API_TOKEN_HANDOFF_SIGNAL,
+  API_TOKEN_HANDOFF_UPDATE,
+  RELAY_HANDOFF_ACTIVITY,
   type StatefulHandoff,
 } from '../../src/stateful/messages.js';
 import { DEFAULT_COALESCE_ROTATIONS_MS } from '../../src/stateful/stateful-workflow.js';
@@ -64,6 +66,27 @@ async function forge(h: StatefulHarness, workflowId: string, name: string, arg: 
     .then(
       () => 'accepted' as const,
       () => 'refused' as const,
+    );
+}
+
+/** A handoff that reached a child's history: the reserved signal, or the reserved update it accepted. */
+function isHandoff(e: Awaited<ReturnType<typeof rawHistoryEvents>>[number]): boolean {
+  return (
+    e.workflowExecutionSignaledEventAttributes?.signalName === API_TOKEN_HANDOFF_SIGNAL ||
+    e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name ===
+      API_TOKEN_HANDOFF_UPDATE
+  );
+}
+
+/** Sends the handoff update as an outside caller would: the workflow takes it, rejects it, or the server refuses. */
+async function forgeUpdate(h: StatefulHarness, workflowId: string, arg: unknown) {
+  return h.client.workflow
+    .getHandle(workflowId)
+    .executeUpdate(API_TOKEN_HANDOFF_UPDATE, { args: [arg] })
+    .then(
+      () => 'taken' as const,
+      (err: unknown) =>
+        err instanceof WorkflowUpdateFailedError ? ('rejected' as const) : ('refused' as const),
     );
 }
 
@@ -186,14 +209,14 @@ describe('a StatefulWorkflow tree of 1 root + 5 children + 25 grandchildren, one
     );
   });
 
-  it("hands tokens down through its worker's connection: no workflow-to-workflow handoff in any parent's history", async () => {
+  it("hands tokens down through its worker's connection by update: no workflow-to-workflow handoff in any parent's history", async () => {
     // The harness's worker holds token.handoff and runs startWorker's activities, so every parent's
-    // handoff went out as a local activity (a marker) and reached the child as a signal.
+    // handoff went out as the relay activity, and reached the child as the reserved update.
     const parents = optedInIds.filter((id) => optedInIds.some((other) => other.startsWith(`${id}.`)));
     for (const parent of parents) {
       const events = await rawHistoryEvents(h.rawClient, parent);
       const relayed = events.filter(
-        (e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity',
+        (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === RELAY_HANDOFF_ACTIVITY,
       );
       const signalled = events.filter(
         (e) =>
@@ -205,13 +228,27 @@ describe('a StatefulWorkflow tree of 1 root + 5 children + 25 grandchildren, one
         signalled: 0,
       });
     }
-    const child = await rawHistoryEvents(h.rawClient, `${rootId}.c0`);
-    const handoffs = child.filter(
-      (e) => e.workflowExecutionSignaledEventAttributes?.signalName === API_TOKEN_HANDOFF_SIGNAL,
-    );
-    expect(handoffs.length).toBeGreaterThan(0);
-    // Sent by the worker (its identity), not by the server on a parent's behalf.
-    expect(handoffs.at(-1)?.workflowExecutionSignaledEventAttributes?.identity).toBe(worker.options.identity);
+    // A child with children of its own and a leaf both took the update, and no handoff signal.
+    for (const childId of [`${rootId}.c0`, leafId]) {
+      const child = await rawHistoryEvents(h.rawClient, childId);
+      const updates = child.filter(
+        (e) =>
+          e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name ===
+          API_TOKEN_HANDOFF_UPDATE,
+      );
+      const signals = child.filter(
+        (e) => e.workflowExecutionSignaledEventAttributes?.signalName === API_TOKEN_HANDOFF_SIGNAL,
+      );
+      expect({ childId, updates: updates.length > 0, signals: signals.length }).toEqual({
+        childId,
+        updates: true,
+        signals: 0,
+      });
+      // Sent by the worker (its identity), not by the server on a parent's behalf.
+      expect(
+        updates.at(-1)?.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.meta?.identity,
+      ).toBe(worker.options.identity);
+    }
   });
 
   it('regression: rotating a subtree and then the root ends the whole tree on the root token', async () => {
@@ -249,6 +286,11 @@ describe('a StatefulWorkflow tree of 1 root + 5 children + 25 grandchildren, one
     // The harness's credentials hold token.handoff, as a worker's do to relay its workflows'
     // handoffs, so the server takes these; the workflow refuses the version as more than an hour
     // ahead of its time. (Callers without the grant are refused: authorization.test.ts.)
+    // The update form first, while the leaf is idle: the validator rejects the pin, so nothing of it reaches history.
+    const leafEvents = async () => (await rawHistoryEvents(h.rawClient, leafId)).length;
+    const eventsBefore = await leafEvents();
+    const pinUpdate = await forgeUpdate(h, leafId, { token: 'pin-update', version: PIN_VERSION });
+    expect(await leafEvents()).toBe(eventsBefore);
     const handoff = await forge(h, leafId, API_TOKEN_HANDOFF_SIGNAL, {
       token: 'pin-reserved',
       version: PIN_VERSION,
@@ -267,11 +309,12 @@ describe('a StatefulWorkflow tree of 1 root + 5 children + 25 grandchildren, one
       version: 1,
       fingerprint: null,
     });
-    expect({ handoff, stale, ack, stranger }).toEqual({
+    expect({ handoff, stale, ack, stranger, pinUpdate }).toEqual({
       handoff: 'accepted',
       stale: 'accepted',
       ack: 'refused',
       stranger: 'refused',
+      pinUpdate: 'rejected',
     });
     await signalHandled(h, leafId);
     const states = await converged(optedInIds, 6);
@@ -378,12 +421,13 @@ describe('a StatefulWorkflow tree of 1 root + 5 children + 25 grandchildren, one
         ...loneTokens,
         'pin-public',
         'pin-reserved',
+        'pin-update',
         'stale-reserved',
       ]) {
         expect(findSecret(events, secret), `${workflowId} history holds a token`).toEqual([]);
       }
       const signals = events.map((e) => e.workflowExecutionSignaledEventAttributes?.signalName);
-      const received = signals.filter((name) => name === API_TOKEN_HANDOFF_SIGNAL).length;
+      const received = events.filter(isHandoff).length;
       if (excludedIds.includes(workflowId)) {
         expect(received, `${workflowId} got a token`).toBe(0);
         expect(
@@ -410,12 +454,7 @@ describe('a StatefulWorkflow tree of 1 root + 5 children + 25 grandchildren, one
     const counts = new Map<string, number>();
     for (const workflowId of workflowIds) {
       const events = await rawHistoryEvents(h.rawClient, workflowId);
-      counts.set(
-        workflowId,
-        events.filter(
-          (e) => e.workflowExecutionSignaledEventAttributes?.signalName === API_TOKEN_HANDOFF_SIGNAL,
-        ).length,
-      );
+      counts.set(workflowId, events.filter(isHandoff).length);
     }
     return counts;
   }

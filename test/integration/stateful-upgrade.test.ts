@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker, type WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { statefulWorkflowActivities } from '../../src/stateful/handoff-relay.js';
-import { API_TOKEN_HANDOFF_SIGNAL } from '../../src/stateful/messages.js';
+import { API_TOKEN_HANDOFF_SIGNAL, RELAY_HANDOFF_ACTIVITY } from '../../src/stateful/messages.js';
 import { type FixtureHistory, replay, replayFailures, replayWorkflowsPath } from '../replay/replay.js';
 import { devConfig } from '../support/stack.js';
 import { workflowBundleFor } from '../support/workflow-bundles.js';
@@ -162,10 +162,11 @@ describe('a tree started by release 0.1.0 workers, after the workers are upgrade
     const marker = firstRunEvents.findIndex(
       (e) => e.markerRecordedEventAttributes?.markerName === 'core_patch',
     );
-    // A handoff goes out relayed by the worker (a local activity's marker) or, where it cannot, as
-    // a workflow-to-workflow signal.
+    // A handoff goes out relayed by the worker (the relay activity, or a local activity's marker on
+    // the release before) or, where it cannot, as a workflow-to-workflow signal.
     const firstHandoff = firstRunEvents.findIndex(
       (e) =>
+        e.activityTaskScheduledEventAttributes?.activityType?.name === RELAY_HANDOFF_ACTIVITY ||
         e.markerRecordedEventAttributes?.markerName === 'core_local_activity' ||
         e.signalExternalWorkflowExecutionInitiatedEventAttributes?.signalName === API_TOKEN_HANDOFF_SIGNAL,
     );

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import {
   COALESCE_ONCE_PATCH_ID,
   HANDOFF_PATCH_ID,
+  RELAY_ACTIVITY_PATCH_ID,
   RELAY_PATCH_ID,
 } from '../../../src/stateful/stateful-workflow.js';
 import { replayFixtureCodec } from '../../replay/codec.js';
@@ -27,7 +28,13 @@ const recordings = await fixtureRecordings();
 describe('replaying recorded StatefulWorkflow histories with the current code', () => {
   it('has recordings to replay: the previous release and every patch since', () => {
     expect(recordings).toEqual(
-      expect.arrayContaining(['0.1.0', HANDOFF_PATCH_ID, COALESCE_ONCE_PATCH_ID, RELAY_PATCH_ID]),
+      expect.arrayContaining([
+        '0.1.0',
+        HANDOFF_PATCH_ID,
+        COALESCE_ONCE_PATCH_ID,
+        RELAY_PATCH_ID,
+        RELAY_ACTIVITY_PATCH_ID,
+      ]),
     );
   });
 

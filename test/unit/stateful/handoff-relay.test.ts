@@ -1,17 +1,30 @@
 import { asyncLocalStorage, type Context } from '@temporalio/activity';
-import { type Client, WorkflowNotFoundError } from '@temporalio/client';
+import { type Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { describe, expect, it, vi } from 'vitest';
 import { relayApiTokenHandoffs, statefulWorkflowActivities } from '../../../src/stateful/handoff-relay.js';
-import { API_TOKEN_HANDOFF_SIGNAL, RELAY_HANDOFF_ACTIVITY } from '../../../src/stateful/messages.js';
+import {
+  API_TOKEN_HANDOFF_SIGNAL,
+  API_TOKEN_HANDOFF_UPDATE,
+  RELAY_HANDOFF_ACTIVITY,
+} from '../../../src/stateful/messages.js';
 
 const envelope = { token: 'tok-relay', version: 7 };
 
+/** How a mocked child answers the update form of the handoff. */
+type UpdateAnswer = 'take' | 'reject' | 'closed' | 'denied' | 'unavailable';
+
 /**
- * A client whose signal to a workflow does `answer(workflowId)`; what the real server answers is in
- * the integration tests (stateful-tree, authorization).
+ * A client whose signal to a workflow does `answer(workflowId)` and whose handoff update does what
+ * `update(workflowId)` says (by default every child rejects it, as a child with children does); what
+ * the real server answers is in the integration tests (stateful-tree, authorization).
  */
-function clientAnswering(answer: (workflowId: string) => Promise<void>) {
+function clientAnswering(
+  answer: (workflowId: string) => Promise<void>,
+  update: (workflowId: string) => UpdateAnswer = () => 'reject',
+) {
   const signals: { workflowId: string; name: string; arg: unknown }[] = [];
+  const updates: { workflowId: string; name: string; arg: unknown }[] = [];
+  const deadlines: number[] = [];
   let inFlight = 0;
   let maxInFlight = 0;
   const getHandle = vi.fn((workflowId: string) => ({
@@ -26,10 +39,28 @@ function clientAnswering(answer: (workflowId: string) => Promise<void>) {
         inFlight--;
       }
     },
+    executeUpdate: async (name: string, options: { args: unknown[] }) => {
+      updates.push({ workflowId, name, arg: options.args[0] });
+      const how = update(workflowId);
+      await new Promise((resolve) => setImmediate(resolve));
+      if (how === 'reject') throw new WorkflowUpdateFailedError('rejected', new Error('hands it on'));
+      if (how === 'closed') throw new WorkflowNotFoundError('workflow not found', workflowId, undefined);
+      if (how === 'denied') throw grpcFailure(7);
+      if (how === 'unavailable') throw grpcFailure(14);
+      return { version: envelope.version };
+    },
   }));
+  const connection = {
+    withDeadline: <R>(deadline: number, fn: () => Promise<R>) => {
+      deadlines.push(deadline);
+      return fn();
+    },
+  };
   return {
-    client: { workflow: { getHandle } } as unknown as Client,
+    client: { workflow: { getHandle }, connection } as unknown as Client,
     signals,
+    updates,
+    deadlines,
     maxInFlight: () => maxInFlight,
   };
 }
@@ -42,7 +73,7 @@ function grpcFailure(code: number): Error {
 }
 
 describe('relayApiTokenHandoffs', () => {
-  it('signals each child by workflow id on the reserved handoff signal and reports each outcome in order', async () => {
+  it('signals each child that rejects the update on the reserved handoff signal and reports each outcome in order', async () => {
     const { client, signals } = clientAnswering(async (id) => {
       if (id === 'closed-1') throw new WorkflowNotFoundError('workflow not found', id, undefined);
       if (id === 'denied-1') throw grpcFailure(7);
@@ -69,6 +100,55 @@ describe('relayApiTokenHandoffs', () => {
     expect(maxInFlight()).toBe(32);
   });
 
+  it('hands children their token by update and sends the signal only to those that rejected it', async () => {
+    const { client, signals, updates, deadlines } = clientAnswering(
+      async () => {},
+      // A child on a release without the handler rejects the update, as one whose validator does.
+      (id) => (id.startsWith('leaf') ? 'take' : 'reject'),
+    );
+    const before = Date.now();
+    const outcomes = await relayApiTokenHandoffs(client, ['leaf-1', 'parent-1', 'leaf-2'], envelope, {
+      byUpdate: true,
+    });
+    expect(outcomes).toEqual(['delivered', 'delivered', 'delivered']);
+    expect(updates.map((u) => u.workflowId).sort()).toEqual(['leaf-1', 'leaf-2', 'parent-1']);
+    expect(updates.every((u) => u.name === API_TOKEN_HANDOFF_UPDATE && u.arg === envelope)).toBe(true);
+    expect(signals.map((s) => s.workflowId)).toEqual(['parent-1']);
+    // Each update has a deadline, so a child on a stuck worker costs a few seconds, not the activity.
+    expect(deadlines).toHaveLength(3);
+    for (const d of deadlines) expect(d).toBeGreaterThan(before);
+  });
+
+  it('reports a closed or refused child from the update without signalling it, and signals after any other failure', async () => {
+    const answers: Record<string, UpdateAnswer> = {
+      'closed-1': 'closed',
+      'denied-1': 'denied',
+      'down-1': 'unavailable',
+    };
+    const { client, signals } = clientAnswering(
+      async () => {},
+      (id) => answers[id] ?? 'take',
+    );
+    const outcomes = await relayApiTokenHandoffs(client, ['closed-1', 'denied-1', 'down-1'], envelope, {
+      byUpdate: true,
+    });
+    expect(outcomes).toEqual(['closed', 'refused', 'delivered']);
+    expect(signals.map((s) => s.workflowId)).toEqual(['down-1']);
+  });
+
+  it('signals only, without trying the update, unless asked to hand off by update', async () => {
+    const { client, signals, updates } = clientAnswering(
+      async () => {},
+      () => 'take',
+    );
+    await expect(relayApiTokenHandoffs(client, ['leaf-1', 'leaf-2'], envelope)).resolves.toEqual([
+      'delivered',
+      'delivered',
+    ]);
+    expect(updates).toEqual([]);
+    expect(signals.map((s) => s.workflowId).sort()).toEqual(['leaf-1', 'leaf-2']);
+  });
+
   it('sends nothing for no children', async () => {
     const { client, signals } = clientAnswering(async () => {});
     await expect(relayApiTokenHandoffs(client, [], envelope)).resolves.toEqual([]);
@@ -89,6 +169,32 @@ describe('statefulWorkflowActivities', () => {
     );
     expect(outcomes).toEqual(['delivered']);
     expect(signals).toEqual([{ workflowId: 'child-2', name: API_TOKEN_HANDOFF_SIGNAL, arg: envelope }]);
+  });
+
+  it('heartbeats while a relay outlasts 10 s, and not for a short one', async () => {
+    vi.useFakeTimers();
+    try {
+      let answer!: () => void;
+      const slow = new Promise<void>((resolve) => {
+        answer = resolve;
+      });
+      const { client } = clientAnswering(() => slow);
+      const heartbeat = vi.fn();
+      const context = { client, heartbeat } as unknown as Context;
+      const relay = asyncLocalStorage.run(context, () =>
+        statefulWorkflowActivities[RELAY_HANDOFF_ACTIVITY](['child-3'], envelope),
+      );
+      await vi.advanceTimersByTimeAsync(9_000);
+      expect(heartbeat).not.toHaveBeenCalled();
+      await vi.advanceTimersByTimeAsync(12_000);
+      expect(heartbeat).toHaveBeenCalledTimes(2);
+      answer();
+      await expect(relay).resolves.toEqual(['delivered']);
+      await vi.advanceTimersByTimeAsync(30_000);
+      expect(heartbeat).toHaveBeenCalledTimes(2);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('says it must run as an activity when called outside one', async () => {
