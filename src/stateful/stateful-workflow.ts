@@ -101,9 +101,9 @@ export interface StatefulWorkflowOptions {
    * How long a raw `apiToken` rotation waits before it is handed to the children, so that rotations
    * arriving meanwhile travel as one (default {@link DEFAULT_COALESCE_ROTATIONS_MS}; 0 hands each
    * one down at once). A rotation arriving during the wait only replaces the token the wait will
-   * hand down. Handoffs from a parent are passed on at once whatever this says. Temporal fires a
-   * timer this short after about a second (measured on the dev server), which is the wait's real
-   * length.
+   * hand down. Handoffs from a parent are passed on at once whatever this says. A Temporal
+   * server with its default `history.timerProcessorMaxTimeShift` (1 s) fires a timer this short
+   * after up to a second, which is then the wait's real length; the dev stack sets it to 100 ms.
    */
   coalesceRotationsMs?: number;
 }

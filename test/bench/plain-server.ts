@@ -9,6 +9,7 @@ import { msToTs } from '@temporalio/common/lib/time.js';
 import { runningPid, spawnDaemon, stopDaemon } from '../../src/devstack/daemon.js';
 import { temporalServices } from '../../src/devstack/dev-stack.js';
 import { assertPortsFree } from '../../src/devstack/ports.js';
+import { devDynamicConfig, dynamicConfigYaml } from '../../src/devstack/temporal-config.js';
 import { ensureTemporalServer } from '../../src/devstack/temporal-install.js';
 import { BenchError } from './errors.js';
 import { sleep } from './stats.js';
@@ -39,10 +40,10 @@ export async function startPlainServer(options: {
   await stopDaemon(pidPath);
   await rm(options.stateDir, { recursive: true, force: true });
   await mkdir(join(options.stateDir, 'temporal'), { recursive: true, mode: 0o700 });
-  // As on the dev stack: a registered namespace is visible within a second instead of ten.
+  // As on the dev stack (namespaces visible within a second, timers on time).
   await writeFile(
     join(options.stateDir, 'temporal', 'dynamicconfig.yml'),
-    'system.namespaceCacheRefreshInterval:\n  - value: 1s\n',
+    dynamicConfigYaml(devDynamicConfig),
   );
   await assertPortsFree(
     portOffsets.map((o) => ({ port: options.portBase + o, role: 'plain Temporal server' })),
