@@ -1,8 +1,11 @@
 // Node side of the handoff relay: the activity a StatefulWorkflow runs to have its worker hand its
 // children the token, instead of workflow-to-workflow signals (docs/architecture.md §3).
+
+import { status as GrpcStatus } from '@grpc/grpc-js';
 import { Context } from '@temporalio/activity';
 import { type Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { grpcStatusOf } from '../temporal/errors.js';
+import { Semaphore } from '../util/semaphore.js';
 import { StatefulError } from './errors.js';
 import {
   API_TOKEN_HANDOFF_SIGNAL,
@@ -17,8 +20,6 @@ import {
 /** A relay running longer than this heartbeats (as a regular activity), so a lost worker shows soon. */
 const HEARTBEAT_EVERY_MS = 10_000;
 
-const PERMISSION_DENIED = 7;
-
 /**
  * Signals sent at once by one relay: a parent with thousands of children must not open thousands of
  * calls on the worker's connection, and a few dozen keep a busy server saturated.
@@ -30,6 +31,16 @@ const RELAY_CONCURRENCY = 32;
  * instead: the child may sit on a busy or stopped worker, while the server accepts a signal alone.
  */
 const UPDATE_DEADLINE_MS = 10_000;
+
+/**
+ * Handoff updates this process keeps in flight at once, over all its relays. An update waits in the
+ * queue of its child's worker; with thousands queued (a tree of 11,111 has 1,111 parents relaying at
+ * once) the wait ran past the deadline, and the signal sent then cost a second workflow task. A
+ * relay waits for a slot instead, which is safe: an activity holds no workflow-task slot.
+ */
+export const MAX_UPDATES_IN_FLIGHT = 128;
+
+const updatesInFlight = new Semaphore(MAX_UPDATES_IN_FLIGHT);
 
 /**
  * Hands `envelope` to each child in `workflowIds` (its latest run) through `client`: by the reserved
@@ -74,7 +85,7 @@ async function signalOne(
     return 'delivered';
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return 'closed';
-    return grpcStatusOf(err)?.code === PERMISSION_DENIED ? 'refused' : 'failed';
+    return grpcStatusOf(err)?.code === GrpcStatus.PERMISSION_DENIED ? 'refused' : 'failed';
   }
 }
 
@@ -89,16 +100,18 @@ async function updateOne(
   envelope: ApiTokenEnvelope,
 ): Promise<HandoffRelayOutcome | null> {
   try {
-    await client.connection.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
-      client.workflow
-        .getHandle(workflowId)
-        .executeUpdate<HandoffReply, [ApiTokenEnvelope]>(API_TOKEN_HANDOFF_UPDATE, { args: [envelope] }),
+    await updatesInFlight.run(() =>
+      client.connection.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
+        client.workflow
+          .getHandle(workflowId)
+          .executeUpdate<HandoffReply, [ApiTokenEnvelope]>(API_TOKEN_HANDOFF_UPDATE, { args: [envelope] }),
+      ),
     );
     return 'delivered';
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) return null;
     if (err instanceof WorkflowNotFoundError) return 'closed';
-    if (grpcStatusOf(err)?.code === PERMISSION_DENIED) return 'refused';
+    if (grpcStatusOf(err)?.code === GrpcStatus.PERMISSION_DENIED) return 'refused';
     return null;
   }
 }

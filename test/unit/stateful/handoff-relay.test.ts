@@ -1,7 +1,11 @@
 import { asyncLocalStorage, type Context } from '@temporalio/activity';
 import { type Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { describe, expect, it, vi } from 'vitest';
-import { relayApiTokenHandoffs, statefulWorkflowActivities } from '../../../src/stateful/handoff-relay.js';
+import {
+  MAX_UPDATES_IN_FLIGHT,
+  relayApiTokenHandoffs,
+  statefulWorkflowActivities,
+} from '../../../src/stateful/handoff-relay.js';
 import {
   API_TOKEN_HANDOFF_SIGNAL,
   API_TOKEN_HANDOFF_UPDATE,
@@ -147,6 +151,46 @@ describe('relayApiTokenHandoffs', () => {
     ]);
     expect(updates).toEqual([]);
     expect(signals.map((s) => s.workflowId).sort()).toEqual(['leaf-1', 'leaf-2']);
+  });
+
+  it(`keeps at most ${MAX_UPDATES_IN_FLIGHT} updates in flight over all relays of the process; the rest wait, none falls back`, async () => {
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const { client, signals } = clientAnswering(
+      async () => {},
+      () => 'take',
+    );
+    // Each update takes a few turns of the event loop, so many overlap.
+    const getHandle = client.workflow.getHandle.bind(client.workflow);
+    (client.workflow as { getHandle: unknown }).getHandle = (id: string) => {
+      const handle = getHandle(id);
+      return {
+        ...handle,
+        executeUpdate: async (...args: Parameters<typeof handle.executeUpdate>) => {
+          inFlight++;
+          maxInFlight = Math.max(maxInFlight, inFlight);
+          try {
+            for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+            return await handle.executeUpdate(...args);
+          } finally {
+            inFlight--;
+          }
+        },
+      };
+    };
+    const relays = Array.from({ length: 10 }, (_, r) =>
+      relayApiTokenHandoffs(
+        client,
+        Array.from({ length: 32 }, (_, i) => `p${r}.c${i}`),
+        envelope,
+        { byUpdate: true },
+      ),
+    );
+    const outcomes = await Promise.all(relays);
+    expect(outcomes.flat()).toHaveLength(320);
+    expect(outcomes.flat().every((o) => o === 'delivered')).toBe(true);
+    expect(maxInFlight).toBe(MAX_UPDATES_IN_FLIGHT);
+    expect(signals).toEqual([]);
   });
 
   it('sends nothing for no children', async () => {
