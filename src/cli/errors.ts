@@ -1,3 +1,4 @@
+import { status as GrpcStatus } from '@grpc/grpc-js';
 import { TokenRelayError } from '../errors.js';
 import { grpcStatusOf, isNoPollerSeen } from '../temporal/errors.js';
 
@@ -179,18 +180,6 @@ export function exitCodeFor(code: string): number {
   return EXIT_STATUS_BY_CODE[code] ?? failed;
 }
 
-/** gRPC status codes the CLI tells apart (the numbers of grpc's `status` enum). */
-const GRPC = {
-  INVALID_ARGUMENT: 3,
-  DEADLINE_EXCEEDED: 4,
-  NOT_FOUND: 5,
-  ALREADY_EXISTS: 6,
-  PERMISSION_DENIED: 7,
-  FAILED_PRECONDITION: 9,
-  UNAVAILABLE: 14,
-  UNAUTHENTICATED: 16,
-} as const;
-
 interface ErrorLike {
   name?: unknown;
   message?: unknown;
@@ -253,36 +242,36 @@ export function toCliError(err: unknown): TokenRelayError {
 function fromGrpcStatus(grpc: { code: number; details: string }, err: unknown): CliError {
   const said = grpc.details ? ` (${clip(grpc.details)})` : '';
   switch (grpc.code) {
-    case GRPC.DEADLINE_EXCEEDED:
+    case GrpcStatus.DEADLINE_EXCEEDED:
       return new CliError(
         'cli.timeout',
         `no answer in time${said}. For a query this means no worker is polling the workflow's task queue ` +
           '(or it is stuck): start its worker (for the reference app: `tokenrelay worker`) and try again',
         { cause: err },
       );
-    case GRPC.UNAVAILABLE:
+    case GrpcStatus.UNAVAILABLE:
       return new CliError(
         'cli.unavailable',
         `Temporal is not reachable${said}: check the address and that the server is running (\`tokenrelay dev status\`)`,
         { cause: err },
       );
-    case GRPC.PERMISSION_DENIED:
-    case GRPC.UNAUTHENTICATED:
+    case GrpcStatus.PERMISSION_DENIED:
+    case GrpcStatus.UNAUTHENTICATED:
       return new CliError(
         'cli.permission_denied',
-        `Temporal refused the call for its token (${grpc.code === GRPC.PERMISSION_DENIED ? 'PermissionDenied' : 'Unauthenticated'})${said}: ` +
+        `Temporal refused the call for its token (${grpc.code === GrpcStatus.PERMISSION_DENIED ? 'PermissionDenied' : 'Unauthenticated'})${said}: ` +
           'the token’s permissions do not cover it; on the dev stack choose another identity with --dev-app',
         { cause: err },
       );
-    case GRPC.NOT_FOUND:
+    case GrpcStatus.NOT_FOUND:
       return new CliError('cli.not_found', `not found${said}`, { cause: err });
-    case GRPC.ALREADY_EXISTS:
+    case GrpcStatus.ALREADY_EXISTS:
       return new CliError('cli.already_exists', `exists already${said}`, { cause: err });
-    case GRPC.INVALID_ARGUMENT:
+    case GrpcStatus.INVALID_ARGUMENT:
       return new CliError('cli.invalid_argument', `Temporal refused the request as invalid${said}`, {
         cause: err,
       });
-    case GRPC.FAILED_PRECONDITION:
+    case GrpcStatus.FAILED_PRECONDITION:
       // The server says this at once for a query once it noticed the pollers are gone; before that the
       // same query runs into its deadline (cli.timeout). Both mean: start the worker.
       if (isNoPollerSeen(grpc.code, grpc.details)) {

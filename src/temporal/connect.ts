@@ -1,3 +1,4 @@
+import { status as GrpcStatus } from '@grpc/grpc-js';
 import { Connection, type TLSConfig } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
@@ -229,8 +230,8 @@ export function tokenRefusal(err: unknown): TokenRefusal | undefined {
   const texts: string[] = [];
   for (let depth = 0; e && depth < 5; depth++, e = e.cause as typeof e) {
     const detail = typeof e.details === 'string' ? e.details : typeof e.message === 'string' ? e.message : '';
-    if (e.code === 7) return { reason: 'permission_denied', detail };
-    if (e.code === 16) return { reason: 'unauthenticated', detail };
+    if (e.code === GrpcStatus.PERMISSION_DENIED) return { reason: 'permission_denied', detail };
+    if (e.code === GrpcStatus.UNAUTHENTICATED) return { reason: 'unauthenticated', detail };
     texts.push(detail);
   }
   const text = texts.join(' ');

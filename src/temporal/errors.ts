@@ -1,3 +1,4 @@
+import { status as GrpcStatus } from '@grpc/grpc-js';
 import { TokenRelayError } from '../errors.js';
 
 export type TemporalConnectErrorCode =
@@ -40,7 +41,7 @@ export class TemporalConnectError extends TokenRelayError {
  * carries the server's words: the status details, or an error message wrapping them.
  */
 export function isNoPollerSeen(grpcCode: unknown, said: string): boolean {
-  return grpcCode === 9 && /no poller seen/i.test(said);
+  return grpcCode === GrpcStatus.FAILED_PRECONDITION && /no poller seen/i.test(said);
 }
 
 /**
@@ -51,7 +52,7 @@ export function isNoPollerSeen(grpcCode: unknown, said: string): boolean {
  * load), so a CANCELLED the caller did not ask for counts once the deadline has passed.
  */
 export function ranOutOfDeadline(grpcCode: unknown, deadline: number, now: number = Date.now()): boolean {
-  return grpcCode === 4 || (grpcCode === 1 && now >= deadline);
+  return grpcCode === GrpcStatus.DEADLINE_EXCEEDED || (grpcCode === GrpcStatus.CANCELLED && now >= deadline);
 }
 
 /**
