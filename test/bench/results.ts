@@ -147,7 +147,7 @@ export function renderMarkdown(r: BenchResults): string {
       x(round(p.tree.writesPerWorkflow / p.direct.writesPerWorkflow, 2)),
     ]);
     rows.push([
-      '4 … until every child confirmed holding it (acks)',
+      '4 … until every parent counted its children confirmed (update replies, delivered signals)',
       `${ms(p.tree.confirmedMs)} (observed)`,
       `held by all (observed): ${ms(p.tree.observedMs)}`,
       x(round(p.tree.confirmedMs / p.tree.observedMs, 2)),
