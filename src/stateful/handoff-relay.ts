@@ -3,7 +3,12 @@
 
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { Context } from '@temporalio/activity';
-import { type Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import {
+  type Client,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+} from '@temporalio/client';
 import { grpcStatusOf } from '../temporal/errors.js';
 import { Semaphore } from '../util/semaphore.js';
 import { StatefulError } from './errors.js';
@@ -27,18 +32,25 @@ const HEARTBEAT_EVERY_MS = 10_000;
 const RELAY_CONCURRENCY = 32;
 
 /**
- * How long one update may wait for its child to take the handoff before the relay sends the signal
- * instead: the child may sit on a busy or stopped worker, while the server accepts a signal alone.
+ * How long one update call may wait for its child to take the handoff. A call that runs out is sent
+ * again under the same update id, which the server joins to the one it already holds, so a child on a
+ * busy worker costs waiting, not a second workflow task.
  */
 const UPDATE_DEADLINE_MS = 10_000;
 
 /**
- * Handoff updates this process keeps in flight at once, over all its relays. An update waits in the
- * queue of its child's worker; with thousands queued (a tree of 11,111 has 1,111 parents relaying at
- * once) the wait ran past the deadline, and the signal sent then cost a second workflow task. A
- * relay waits for a slot instead, which is safe: an activity holds no workflow-task slot.
+ * Update calls a handoff gets before the relay sends the signal instead (the child's worker may be
+ * stopped; the server accepts a signal alone).
  */
-export const MAX_UPDATES_IN_FLIGHT = 128;
+const UPDATE_ATTEMPTS = 3;
+
+/**
+ * Handoff updates this process keeps in flight at once, over all its relays: a bound on the calls a
+ * worker holds open (a tree of 11,111 has 1,111 parents relaying at once), set well above what keeps
+ * one worker busy (128 measured slower than no bound at 1,111 workflows). A relay waits for a slot,
+ * which is safe: an activity holds no workflow-task slot.
+ */
+export const MAX_UPDATES_IN_FLIGHT = 1024;
 
 const updatesInFlight = new Semaphore(MAX_UPDATES_IN_FLIGHT);
 
@@ -91,29 +103,38 @@ async function signalOne(
 
 /**
  * Hands `envelope` over by update. Null when the child did not take it that way (it rejected it, runs
- * an older release, or the update failed or timed out): the caller sends the signal, which every
- * child takes. A refusal by the server or a closed child is final: the signal would meet the same.
+ * an older release, the update failed, or every attempt ran out of time): the caller sends the
+ * signal, which every child takes. A refusal by the server or a closed child is final: the signal would meet the same.
  */
 async function updateOne(
   client: Client,
   workflowId: string,
   envelope: ApiTokenEnvelope,
 ): Promise<HandoffRelayOutcome | null> {
-  try {
-    await updatesInFlight.run(() =>
-      client.connection.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
-        client.workflow
-          .getHandle(workflowId)
-          .executeUpdate<HandoffReply, [ApiTokenEnvelope]>(API_TOKEN_HANDOFF_UPDATE, { args: [envelope] }),
-      ),
-    );
-    return 'delivered';
-  } catch (err) {
-    if (err instanceof WorkflowUpdateFailedError) return null;
-    if (err instanceof WorkflowNotFoundError) return 'closed';
-    if (grpcStatusOf(err)?.code === GrpcStatus.PERMISSION_DENIED) return 'refused';
-    return null;
+  // One id per child and version: a repeated call joins the update the server already holds.
+  const updateId = `${API_TOKEN_HANDOFF_UPDATE}-${envelope.version}`;
+  for (let attempt = 1; attempt <= UPDATE_ATTEMPTS; attempt++) {
+    try {
+      await updatesInFlight.run(() =>
+        client.connection.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
+          client.workflow
+            .getHandle(workflowId)
+            .executeUpdate<HandoffReply, [ApiTokenEnvelope]>(API_TOKEN_HANDOFF_UPDATE, {
+              args: [envelope],
+              updateId,
+            }),
+        ),
+      );
+      return 'delivered';
+    } catch (err) {
+      if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) continue;
+      if (err instanceof WorkflowUpdateFailedError) return null;
+      if (err instanceof WorkflowNotFoundError) return 'closed';
+      if (grpcStatusOf(err)?.code === GrpcStatus.PERMISSION_DENIED) return 'refused';
+      return null;
+    }
   }
+  return null;
 }
 
 /**

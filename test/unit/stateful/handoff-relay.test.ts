@@ -1,5 +1,10 @@
 import { asyncLocalStorage, type Context } from '@temporalio/activity';
-import { type Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import {
+  type Client,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+} from '@temporalio/client';
 import { describe, expect, it, vi } from 'vitest';
 import {
   MAX_UPDATES_IN_FLIGHT,
@@ -15,7 +20,7 @@ import {
 const envelope = { token: 'tok-relay', version: 7 };
 
 /** How a mocked child answers the update form of the handoff. */
-type UpdateAnswer = 'take' | 'reject' | 'closed' | 'denied' | 'unavailable';
+type UpdateAnswer = 'take' | 'reject' | 'closed' | 'denied' | 'unavailable' | 'late';
 
 /**
  * A client whose signal to a workflow does `answer(workflowId)` and whose handoff update does what
@@ -27,7 +32,7 @@ function clientAnswering(
   update: (workflowId: string) => UpdateAnswer = () => 'reject',
 ) {
   const signals: { workflowId: string; name: string; arg: unknown }[] = [];
-  const updates: { workflowId: string; name: string; arg: unknown }[] = [];
+  const updates: { workflowId: string; name: string; arg: unknown; updateId: string | undefined }[] = [];
   const deadlines: number[] = [];
   let inFlight = 0;
   let maxInFlight = 0;
@@ -43,14 +48,16 @@ function clientAnswering(
         inFlight--;
       }
     },
-    executeUpdate: async (name: string, options: { args: unknown[] }) => {
-      updates.push({ workflowId, name, arg: options.args[0] });
+    executeUpdate: async (name: string, options: { args: unknown[]; updateId?: string }) => {
+      updates.push({ workflowId, name, arg: options.args[0], updateId: options.updateId });
       const how = update(workflowId);
       await new Promise((resolve) => setImmediate(resolve));
       if (how === 'reject') throw new WorkflowUpdateFailedError('rejected', new Error('hands it on'));
       if (how === 'closed') throw new WorkflowNotFoundError('workflow not found', workflowId, undefined);
       if (how === 'denied') throw grpcFailure(7);
       if (how === 'unavailable') throw grpcFailure(14);
+      if (how === 'late')
+        throw new WorkflowUpdateRPCTimeoutOrCancelledError('deadline', { cause: grpcFailure(4) });
       return { version: envelope.version };
     },
   }));
@@ -140,6 +147,33 @@ describe('relayApiTokenHandoffs', () => {
     expect(signals.map((s) => s.workflowId)).toEqual(['down-1']);
   });
 
+  it('sends an update that ran out of time again under the same id, and signals after the third', async () => {
+    const late = new Map([
+      ['slow-1', 2],
+      ['stuck-1', 3],
+    ]);
+    const { client, signals, updates } = clientAnswering(
+      async () => {},
+      (id) => {
+        const left = late.get(id) ?? 0;
+        late.set(id, left - 1);
+        return left > 0 ? 'late' : 'take';
+      },
+    );
+    const outcomes = await relayApiTokenHandoffs(client, ['slow-1', 'stuck-1'], envelope, { byUpdate: true });
+    expect(outcomes).toEqual(['delivered', 'delivered']);
+    const idsOf = (workflowId: string) =>
+      updates.filter((u) => u.workflowId === workflowId).map((u) => u.updateId);
+    // The server joins a repeated call to the update it holds: one id per child and version.
+    expect(idsOf('slow-1')).toEqual([
+      `${API_TOKEN_HANDOFF_UPDATE}-${envelope.version}`,
+      `${API_TOKEN_HANDOFF_UPDATE}-${envelope.version}`,
+      `${API_TOKEN_HANDOFF_UPDATE}-${envelope.version}`,
+    ]);
+    expect(idsOf('stuck-1')).toHaveLength(3);
+    expect(signals.map((s) => s.workflowId)).toEqual(['stuck-1']);
+  });
+
   it('signals only, without trying the update, unless asked to hand off by update', async () => {
     const { client, signals, updates } = clientAnswering(
       async () => {},
@@ -178,7 +212,9 @@ describe('relayApiTokenHandoffs', () => {
         },
       };
     };
-    const relays = Array.from({ length: 10 }, (_, r) =>
+    // More relays than the bound admits at once, each with 32 lanes.
+    const relayCount = MAX_UPDATES_IN_FLIGHT / 32 + 8;
+    const relays = Array.from({ length: relayCount }, (_, r) =>
       relayApiTokenHandoffs(
         client,
         Array.from({ length: 32 }, (_, i) => `p${r}.c${i}`),
@@ -187,7 +223,7 @@ describe('relayApiTokenHandoffs', () => {
       ),
     );
     const outcomes = await Promise.all(relays);
-    expect(outcomes.flat()).toHaveLength(320);
+    expect(outcomes.flat()).toHaveLength(relayCount * 32);
     expect(outcomes.flat().every((o) => o === 'delivered')).toBe(true);
     expect(maxInFlight).toBe(MAX_UPDATES_IN_FLIGHT);
     expect(signals).toEqual([]);
