@@ -19,6 +19,7 @@ import {
   type HandoffRelayOutcome,
   type HandoffReply,
   RELAY_HANDOFF_ACTIVITY,
+  type RelayHandoffActivities,
   type RelayOptions,
 } from './messages.js';
 
@@ -149,16 +150,7 @@ async function updateOne(
  *   activities: { ...statefulWorkflowActivities, ...activities } });
  * ```
  */
-export const statefulWorkflowActivities: Readonly<
-  Record<
-    typeof RELAY_HANDOFF_ACTIVITY,
-    (
-      workflowIds: string[],
-      envelope: ApiTokenEnvelope,
-      options?: RelayOptions,
-    ) => Promise<HandoffRelayOutcome[]>
-  >
-> = {
+export const statefulWorkflowActivities: Readonly<RelayHandoffActivities> = {
   [RELAY_HANDOFF_ACTIVITY]: async (workflowIds, envelope, options) => {
     const context = activityContext();
     // Only relays that outlast the interval heartbeat: a short one costs the server no extra write.

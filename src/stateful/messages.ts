@@ -165,6 +165,19 @@ export interface RelayOptions {
   byUpdate?: boolean;
 }
 
+/**
+ * The relay activity's signature, as the worker registers it and as both of StatefulWorkflow's
+ * proxies (local for old histories, regular for new ones) call it.
+ */
+export type RelayHandoffActivities = Record<
+  typeof RELAY_HANDOFF_ACTIVITY,
+  (
+    workflowIds: string[],
+    envelope: ApiTokenEnvelope,
+    options?: RelayOptions,
+  ) => Promise<HandoffRelayOutcome[]>
+>;
+
 /** A child's reply to {@link apiTokenHandoffUpdate}: the version it holds after taking the handoff. */
 export interface HandoffReply {
   version: number;

@@ -13,6 +13,7 @@ import {
   patched,
   proxyActivities,
   proxyLocalActivities,
+  type RetryPolicy,
   type SignalDefinition,
   setHandler,
   sleep,
@@ -38,7 +39,7 @@ import {
   type HandoffRelayOutcome,
   type HandoffReply,
   RELAY_HANDOFF_ACTIVITY,
-  type RelayOptions,
+  type RelayHandoffActivities,
   type StatefulHandoff,
 } from './messages.js';
 import { ApiTokenState, type HeldApiToken, isEnvelope, isFutureVersion } from './token-state.js';
@@ -109,49 +110,35 @@ export interface StatefulWorkflowOptions {
 }
 
 /**
+ * How both relay proxies retry the activity itself. NotFoundError: the worker has not registered it (a
+ * worker of its own, made without statefulWorkflowActivities); retrying cannot help, so fall back at
+ * once.
+ */
+const RELAY_RETRY: RetryPolicy = {
+  initialInterval: '200 milliseconds',
+  maximumInterval: '5 seconds',
+  nonRetryableErrorTypes: ['NotFoundError'],
+};
+
+/**
  * The relay as a local activity, for histories from before {@link RELAY_ACTIVITY_PATCH_ID} (it
  * signals only), run by the worker beside the workflow task: one per batch of children, each
  * child's outcome reported, never thrown. Only the activity itself failing is retried, and briefly:
  * after that the workflow-to-workflow signal (which the server retries itself) is the better path.
  */
-const relayActivities = proxyLocalActivities<
-  Record<
-    typeof RELAY_HANDOFF_ACTIVITY,
-    (workflowIds: string[], envelope: ApiTokenEnvelope) => Promise<HandoffRelayOutcome[]>
-  >
->({
+const relayActivities = proxyLocalActivities<RelayHandoffActivities>({
   startToCloseTimeout: '1 minute',
   scheduleToCloseTimeout: '2 minutes',
-  // NotFoundError: the worker has not registered the activity (a worker of its own, made without
-  // statefulWorkflowActivities); retrying cannot help, so fall back at once.
-  retry: {
-    initialInterval: '200 milliseconds',
-    maximumInterval: '5 seconds',
-    nonRetryableErrorTypes: ['NotFoundError'],
-  },
+  retry: RELAY_RETRY,
 });
 
 /** The relay as a regular activity (see {@link RELAY_ACTIVITY_PATCH_ID}); the same activity function. */
-const relayByActivity = proxyActivities<
-  Record<
-    typeof RELAY_HANDOFF_ACTIVITY,
-    (
-      workflowIds: string[],
-      envelope: ApiTokenEnvelope,
-      options: RelayOptions,
-    ) => Promise<HandoffRelayOutcome[]>
-  >
->({
+const relayByActivity = proxyActivities<RelayHandoffActivities>({
   // An update may wait up to 10 s for a busy child, 32 at a time: a parent of thousands needs minutes.
   // A relay that runs longer heartbeats, so a lost worker is noticed in 30 s, not at the timeout.
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '30 seconds',
-  retry: {
-    initialInterval: '200 milliseconds',
-    maximumInterval: '5 seconds',
-    maximumAttempts: 3,
-    nonRetryableErrorTypes: ['NotFoundError'],
-  },
+  retry: { ...RELAY_RETRY, maximumAttempts: 3 },
 });
 
 /** Release 0.1.0's parent → child delivery: an envelope on the public signal. Only under !patched. */
