@@ -172,7 +172,7 @@ func (c *call) reservedSignal() (string, bool) {
 	case *workflowservice.StartBatchOperationRequest:
 		name = req.GetSignalOperation().GetSignal()
 	case *workflowservice.UpdateWorkflowExecutionRequest:
-		// The update form of the handoff, which a worker's relay sends to a child without children.
+		// The update form of the handoff, which a worker's relay sends first to every child.
 		name = req.GetRequest().GetInput().GetName()
 		c.workflowID = req.GetWorkflowExecution().GetWorkflowId()
 	case *workflowservice.ExecuteMultiOperationRequest:
@@ -371,7 +371,7 @@ func (c *call) rotate(input *commonpb.Payloads, granted func() (bool, string)) a
 // relayHandoff decides a parent's handoff that its worker sends to a child over the worker's own
 // connection: token.handoff on the child's type (no role implies it) and an encrypted payload. Every
 // other use of the reserved prefix stays workflow-to-workflow only.
-// The same rule covers both forms: the signal, and the update a leaf takes in one write.
+// The same rule covers both forms: the signal, and the update a child takes in one write.
 func (c *call) relayHandoff(execution *commonpb.WorkflowExecution, input *commonpb.Payloads) authorization.Result {
 	c.workflowID = execution.GetWorkflowId()
 	if n := len(input.GetPayloads()); n != 1 {

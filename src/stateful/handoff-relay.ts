@@ -105,7 +105,8 @@ async function signalOne(
 /**
  * Hands `envelope` over by update. Null when the child did not take it that way (it rejected it, runs
  * an older release, the update failed, or every attempt ran out of time): the caller sends the
- * signal, which every child takes. A refusal by the server or a closed child is final: the signal would meet the same.
+ * signal, which every child takes. A refusal by the server or a closed child is final: the signal
+ * would meet the same.
  */
 async function updateOne(
   client: Client,

@@ -410,8 +410,8 @@ export abstract class StatefulWorkflow<I = void, R = void> {
 
     setHandler(apiTokenSignal, (value: unknown) => this.#onApiToken(value));
     setHandler(apiTokenHandoffSignal, (value: unknown) => this.#onHandoff(value));
-    setHandler(apiTokenHandoffUpdate, (value: unknown) => this.#onLeafHandoff(value), {
-      validator: (value: unknown) => this.#validateLeafHandoff(value),
+    setHandler(apiTokenHandoffUpdate, (value: unknown) => this.#onHandoffUpdate(value), {
+      validator: (value: unknown) => this.#validateHandoffUpdate(value),
     });
     setHandler(apiTokenAckSignal, (value: unknown) => this.#onAck(value));
     setHandler(apiTokenQuery, () => this.apiToken);
@@ -526,20 +526,19 @@ export abstract class StatefulWorkflow<I = void, R = void> {
   }
 
   /**
-   * Admits the update form of a handoff only where taking it is all there is to do: a workflow with no
-   * child to hand the token on to, running the current protocol, and a well-formed envelope that is not
-   * from the future. A rejection leaves no trace in history; the relay then sends the signal, whose
-   * handler does the rest (relaying on, or telling the parent about a refusal).
+   * Admits the update form of a handoff when this workflow runs the current protocol and the envelope
+   * is well formed and not from the future. A rejection leaves no trace in history; the relay then
+   * sends the signal, whose handler does the rest (for a refusal, telling the parent).
    */
-  #validateLeafHandoff(value: unknown): void {
+  #validateHandoffUpdate(value: unknown): void {
     if (!this.#handoffs) throw new Error('not on the handoff protocol yet: send the signal');
     if (!isEnvelope(value) || isFutureVersion(value.version, new Date())) {
       throw new Error('not a handoff this workflow would take: send the signal');
     }
   }
 
-  /** The update form of a handoff, admitted by {@link #validateLeafHandoff}: replies with what is held. */
-  #onLeafHandoff(value: unknown): HandoffReply {
+  /** The update form of a handoff, admitted by {@link #validateHandoffUpdate}: replies with what is held. */
+  #onHandoffUpdate(value: unknown): HandoffReply {
     this.#onHandoff(value);
     return { version: this.#token.version };
   }
